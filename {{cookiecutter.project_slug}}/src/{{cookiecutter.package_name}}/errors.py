@@ -1,0 +1,32 @@
+"""Errors a user can fix, and the one place that turns them into a clean exit.
+
+Stages raise these with a message that says what is wrong and where (file, key,
+column, rows). ``run_main`` prints that message without a traceback and exits
+non-zero, so ``dvc repro`` stops loudly and DVC records nothing for the stage.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+
+class PipelineError(Exception):
+    """A problem in the user's data or configuration, explained in the message."""
+
+
+class ConfigError(PipelineError):
+    """params.yaml or conf/ is missing a key or holds an unusable value."""
+
+
+class DataError(PipelineError):
+    """An input file is missing, empty, or breaks the declared schema."""
+
+
+def run_main(main: Callable[[], None]) -> None:
+    """Run a stage's ``main``, turning a PipelineError into a one-paragraph error."""
+    try:
+        main()
+    except PipelineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(1) from None

@@ -1,0 +1,61 @@
+"""Atomic reads and writes of the files stages exchange.
+
+Every write goes to a temporary file in the destination's directory and is then
+renamed over the target, so an interrupted or failing stage never leaves a half
+file that DVC, or the next stage, could mistake for a result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .errors import DataError
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it over ``target`` on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_with(target: Path, writer: Callable[[Path], None]) -> None:
+    """Write ``target`` atomically with ``writer(temporary_path)``."""
+    with atomic_path(target) as temporary:
+        writer(temporary)
+
+
+def write_parquet(frame: pd.DataFrame, target: Path) -> None:
+    write_with(target, lambda path: frame.to_parquet(path, index=False))
+
+
+def write_csv(frame: pd.DataFrame, target: Path) -> None:
+    write_with(target, lambda path: frame.to_csv(path, index=False, lineterminator="\n"))
+
+
+def write_json(payload: Any, target: Path) -> None:
+    text = json.dumps(payload, indent=2, sort_keys=False) + "\n"
+    write_with(target, lambda path: path.write_text(text, encoding="utf-8"))
+
+
+def read_parquet(path: Path) -> pd.DataFrame:
+    """Read a stage's input, saying which stage produces it when it is missing."""
+    if not Path(path).is_file():
+        raise DataError(f"{path} not found. It is produced by an earlier stage: run `dvc repro`.")
+    return pd.read_parquet(path)

@@ -1,0 +1,23 @@
+"""Where each stage reads and writes: the conventional layout that dvc.yaml mirrors.
+
+The raw input path is configuration (``data.raw_path`` in params.yaml) because it
+names the user's own file; everything the pipeline produces lives at a fixed path.
+"""
+
+from pathlib import Path
+
+PARAMS = Path("params.yaml")
+
+CLEAN = Path("data/interim/clean.parquet")
+FEATURES = Path("data/processed/features.parquet")
+TRAIN = Path("data/processed/train.parquet")
+VALIDATION = Path("data/processed/validation.parquet")
+TEST = Path("data/processed/test.parquet")
+
+MODEL = Path("models/model.skops")
+
+DATA_QUALITY = Path("reports/data_quality.json")
+VALIDATION_METRICS = Path("reports/validation_metrics.json")
+METRICS = Path("reports/metrics.json")
+SLICE_METRICS = Path("reports/slice_metrics.json")
+PLOTS = Path("reports/plots")
