@@ -1,0 +1,131 @@
+"""Turn the rendered files into a Git + DVC repository with versioned raw data.
+
+Steps: drop files the answers do not use, `git init` on `main`, `dvc init` with Hydra
+composition on and analytics off, `dvc add` the demo data, lock dependencies with uv
+when it is installed, and make the first commit when a Git identity is configured.
+Any failure exits non-zero, and cookiecutter then removes the half-made project.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+TASK = {{ cookiecutter.task | tojson }}
+DEMO_DATA = {{ cookiecutter.demo_data | tojson }}
+LICENSE = {{ cookiecutter.license | tojson }}
+PACKAGE = {{ cookiecutter.package_name | tojson }}
+
+DEMO_FILE = Path("data/raw/penguins-raw.csv")
+LOCK_TIMEOUT_SECONDS = 300
+
+# Files rendered for every answer but used only by some.
+UNUSED = {
+    "task": {
+        "classification": ["conf/model/ridge.yaml"],
+        "regression": ["conf/model/logistic_regression.yaml"],
+    },
+    "demo_data": {
+        "penguins": ["conf/data/dataset.yaml"],
+        "none": ["conf/data/penguins.yaml", str(DEMO_FILE)],
+    },
+    "license": {"none": ["LICENSE"]},
+}
+
+
+class HookError(Exception):
+    """A step failed; the message says which and what to do."""
+
+
+def find_tool(name):
+    """A tool on PATH, or beside this Python (an un-activated virtual environment)."""
+    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    if not found:
+        raise HookError(
+            f"'{name}' was not found on PATH. Install it (for example `pip install {name}`"
+            f"{'' if name == 'dvc' else ' or your system package manager'}) and run "
+            "cookiecutter again."
+        )
+    return found
+
+
+def run(*command, timeout=None):
+    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=timeout)
+    if result.returncode != 0:
+        output = (result.stderr or result.stdout).strip()
+        raise HookError(f"`{' '.join(map(str, command))}` failed:\n{output}")
+    return result.stdout.strip()
+
+
+def remove_unused_files():
+    answers = {"task": TASK, "demo_data": DEMO_DATA, "license": LICENSE}
+    for prompt, answer in answers.items():
+        for path in UNUSED[prompt].get(answer, []):
+            Path(path).unlink()
+
+
+def init_git(git):
+    run(git, "init", "--quiet")
+    run(git, "symbolic-ref", "HEAD", "refs/heads/main")  # works on every git version
+
+
+def init_dvc(dvc):
+    run(dvc, "init", "--quiet")
+    run(dvc, "config", "core.analytics", "false")  # no network at run time
+    run(dvc, "config", "hydra.enabled", "true")  # `dvc exp run -S` composes conf/
+    if DEMO_DATA == "penguins":
+        run(dvc, "add", "--quiet", str(DEMO_FILE))
+
+
+def lock_dependencies():
+    """Pin exact versions in uv.lock when uv is installed; the project works without it."""
+    uv = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
+    if not uv:
+        print("note: uv not found, so no uv.lock was written; see README.md, 'Setup'.")
+        return
+    try:
+        run(uv, "lock", "--quiet", timeout=LOCK_TIMEOUT_SECONDS)
+    except (HookError, subprocess.TimeoutExpired) as error:
+        Path("uv.lock").unlink(missing_ok=True)
+        print(f"warning: could not write uv.lock ({error}); run `uv lock` later.")
+
+
+def has_git_identity(git):
+    def configured(key, variable):
+        probe = subprocess.run([git, "config", key], capture_output=True, text=True)
+        return bool(probe.stdout.strip() or os.environ.get(variable))
+
+    return configured("user.name", "GIT_AUTHOR_NAME") and configured(
+        "user.email", "GIT_AUTHOR_EMAIL"
+    )
+
+
+def first_commit(git):
+    run(git, "add", "--all")
+    if has_git_identity(git):
+        run(git, "commit", "--quiet", "-m", "Initial project from the DVC + Hydra template")
+        return
+    print(
+        "note: no Git identity is configured, so nothing was committed. Finish with:\n"
+        '  git config user.name "Your Name" && git config user.email you@example.com\n'
+        '  git commit -m "Initial project from the DVC + Hydra template"'
+    )
+
+
+def main():
+    try:
+        git, dvc = find_tool("git"), find_tool("dvc")
+        remove_unused_files()
+        init_git(git)
+        init_dvc(dvc)
+        lock_dependencies()
+        first_commit(git)
+    except HookError as error:
+        print(f"error: {error}\nNothing was generated.", file=sys.stderr)
+        sys.exit(1)
+    print(f"Generated {Path.cwd().name}: cd into it, `pip install -e '.[dev]'`, then `dvc repro`.")
+
+
+if __name__ == "__main__":
+    main()

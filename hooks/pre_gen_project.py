@@ -1,0 +1,87 @@
+"""Refuse answers that would produce a broken project, before anything is written.
+
+Each message names the prompt and the rule it breaks. Exiting non-zero here makes
+cookiecutter stop and remove the (still empty) project directory.
+"""
+
+import keyword
+import re
+import sys
+
+ANSWERS = {
+    "project_name": {{ cookiecutter.project_name | tojson }},
+    "project_slug": {{ cookiecutter.project_slug | tojson }},
+    "package_name": {{ cookiecutter.package_name | tojson }},
+    "description": {{ cookiecutter.description | tojson }},
+    "author_name": {{ cookiecutter.author_name | tojson }},
+    "author_email": {{ cookiecutter.author_email | tojson }},
+    "python_version": {{ cookiecutter.python_version | tojson }},
+    "task": {{ cookiecutter.task | tojson }},
+    "demo_data": {{ cookiecutter.demo_data | tojson }},
+    "license": {{ cookiecutter.license | tojson }},
+}
+
+CHOICES = {
+    "python_version": ["3.10", "3.11", "3.12", "3.13"],
+    "task": ["classification", "regression"],
+    "demo_data": ["penguins", "none"],
+    "license": ["MIT", "Apache-2.0", "BSD-3-Clause", "none"],
+}
+
+SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Names the generated project imports: a package called one of these would shadow it.
+DEPENDENCIES = {
+    "dvc", "hydra", "numpy", "omegaconf", "pandas", "pandera", "pyarrow", "pytest",
+    "sklearn", "skops", "yaml", "tests",
+}
+
+
+def problems(answers):
+    """Every rule the answers break, as 'prompt: what is wrong' lines."""
+    found = []
+    for prompt, allowed in CHOICES.items():
+        if answers[prompt] not in allowed:
+            found.append(f"{prompt}: {answers[prompt]!r} is not one of {', '.join(allowed)}")
+    if not answers["project_name"].strip():
+        found.append("project_name: must not be empty")
+    slug = answers["project_slug"]
+    if not SLUG.match(slug):
+        found.append(
+            f"project_slug: {slug!r} must be lowercase letters and digits, starting with a "
+            "letter, with single hyphens between words (for example 'penguins-ml')"
+        )
+    package = answers["package_name"]
+    if not PACKAGE.match(package):
+        found.append(
+            f"package_name: {package!r} must be a Python identifier of lowercase letters, "
+            "digits and underscores, starting with a letter (for example 'penguins_ml')"
+        )
+    elif keyword.iskeyword(package):
+        found.append(f"package_name: {package!r} is a Python keyword")
+    elif package in sys.stdlib_module_names:
+        found.append(f"package_name: {package!r} would shadow the standard library module")
+    elif package in DEPENDENCIES:
+        found.append(f"package_name: {package!r} would shadow a package the project imports")
+    email = answers["author_email"]
+    if email and not EMAIL.match(email):
+        found.append(f"author_email: {email!r} is not an email address")
+    for prompt in ("project_name", "description", "author_name"):
+        # These land inside TOML strings and Python docstrings.
+        if any(character in answers[prompt] for character in '\n"\\'):
+            found.append(f"{prompt}: must be one line without double quotes or backslashes")
+    return found
+
+
+def main():
+    found = problems(ANSWERS)
+    if found:
+        print("error: cannot generate the project; fix these answers:", file=sys.stderr)
+        for line in found:
+            print(f"  - {line}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
