@@ -44,7 +44,9 @@ def compose_params(overrides: list[str] = (), config_dir: Path = CONFIG_DIR) -> 
 
 
 def to_yaml(params: dict[str, Any]) -> str:
-    header = f"# Composed from conf/ by `python -m {__package__}.compose`: edit conf/, not this file.\n"
+    header = (
+        f"# Composed from conf/ by `python -m {__package__}.compose`: edit conf/, not this file.\n"
+    )
     return header + yaml.safe_dump(params, sort_keys=False, allow_unicode=True, width=100)
 
 
@@ -85,7 +87,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     text = to_yaml(compose_params(args.overrides))
     write_with(PARAMS, lambda path: path.write_text(text, encoding="utf-8"))
-    print(f"wrote {PARAMS} from conf/" + (f" with {' '.join(args.overrides)}" if args.overrides else ""))
+    overrides = f" with {' '.join(args.overrides)}" if args.overrides else ""
+    print(f"wrote {PARAMS} from conf/{overrides}")
 
 
 if __name__ == "__main__":

@@ -22,32 +22,40 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from .errors import ConfigError, DataError
 from .files import write_with
 
-# Every type the shipped model configs put in a saved pipeline, beyond the ones skops
-# trusts by default. A model added under conf/model/ may need its types added here:
-# loading names the missing ones.
+# Every type a pipeline built from the shipped conf/model/ files contains, listed in
+# full rather than left to skops' defaults. A model you add may need more: loading it
+# names the missing ones. Check each is a class you expect before adding it.
 TRUSTED_TYPES = [
     "numpy.dtype",
+    "numpy.float64",
+    "numpy.int64",
+    "numpy.ndarray",
+    "numpy.random._generator.Generator",
+    "numpy.uint64",
+    "sklearn._loss._loss.CyHalfBinomialLoss",
+    "sklearn._loss._loss.CyHalfMultinomialLoss",
+    "sklearn._loss._loss.CyHalfSquaredError",
+    "sklearn._loss.link.IdentityLink",
+    "sklearn._loss.link.Interval",
+    "sklearn._loss.link.LogitLink",
+    "sklearn._loss.link.MultinomialLogit",
+    "sklearn._loss.loss.HalfBinomialLoss",
+    "sklearn._loss.loss.HalfMultinomialLoss",
+    "sklearn._loss.loss.HalfSquaredError",
     "sklearn.compose._column_transformer.ColumnTransformer",
-    "sklearn.compose._column_transformer._RemainderColsList",
     "sklearn.ensemble._forest.RandomForestClassifier",
     "sklearn.ensemble._forest.RandomForestRegressor",
     "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
     "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
     "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingRegressor",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn._loss.link.Interval",
-    "sklearn._loss.link.IdentityLink",
-    "sklearn._loss.link.LogitLink",
-    "sklearn._loss.link.MultinomialLogit",
-    "sklearn._loss.loss.HalfSquaredError",
-    "sklearn._loss.loss.HalfMultinomialLoss",
-    "sklearn._loss.loss.HalfBinomialLoss",
     "sklearn.impute._base.SimpleImputer",
     "sklearn.linear_model._logistic.LogisticRegression",
     "sklearn.linear_model._ridge.Ridge",
     "sklearn.pipeline.Pipeline",
     "sklearn.preprocessing._data.StandardScaler",
     "sklearn.preprocessing._encoders.OneHotEncoder",
+    "sklearn.preprocessing._label.LabelEncoder",
     "sklearn.tree._classes.DecisionTreeClassifier",
     "sklearn.tree._classes.DecisionTreeRegressor",
     "sklearn.tree._tree.Tree",

@@ -26,7 +26,13 @@ from pandera.errors import SchemaErrors
 
 from .errors import ConfigError, DataError
 
-DTYPES = {"float": "float64", "int": "Int64", "category": str, "date": "datetime64[ns]", "text": str}
+DTYPES = {
+    "float": "float64",
+    "int": "Int64",
+    "category": str,
+    "date": "datetime64[ns]",
+    "text": str,
+}
 SHOWN_FAILURES = 5  # offending values listed per problem; the rest are counted
 
 
@@ -126,7 +132,7 @@ def describe_failures(failure_cases: pd.DataFrame, source: Path) -> str:
         shown = cases.head(SHOWN_FAILURES)
         values = ", ".join(
             f"{case!r} (line {_csv_line(index)})"
-            for case, index in zip(shown["failure_case"], shown["index"])
+            for case, index in zip(shown["failure_case"], shown["index"], strict=True)
         )
         more = len(cases) - len(shown)
         suffix = f" and {more} more" if more > 0 else ""

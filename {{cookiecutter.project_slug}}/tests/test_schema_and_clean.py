@@ -1,0 +1,135 @@
+"""The clean stage and the schema it enforces, on small raw frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }}.errors import ConfigError, DataError
+from {{ cookiecutter.package_name }}.schema import column_specs, read_raw_csv
+from {{ cookiecutter.package_name }}.stages.clean import clean
+
+COLUMNS = {
+    "kind": {
+        "source": "Kind",
+        "type": "category",
+        "required": True,
+        "allowed": ["A", "B"],
+        "recode": {"A": "alpha", "B": "beta"},
+    },
+    "weight": {"source": "Weight (kg)", "type": "float", "min": 0},
+    "count": {"source": "Count", "type": "int"},
+    "seen": {"source": "Seen", "type": "date"},
+}
+NA_VALUES = ["NA", "."]
+
+
+def write_csv(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def raw_csv(tmp_path: Path, *rows: str) -> Path:
+    header = "Kind,Weight (kg),Count,Seen,Notes"
+    return write_csv(tmp_path / "raw.csv", "\n".join([header, *rows]) + "\n")
+
+
+def run_clean(path: Path, target: str = "kind", columns=COLUMNS):
+    return clean(read_raw_csv(path, NA_VALUES), column_specs(columns), target, path)
+
+
+def test_clean_renames_parses_recodes_and_counts_drops(tmp_path):
+    path = raw_csv(
+        tmp_path,
+        "A,1.5,3,2020-01-02,ok",
+        "A,1.5,3,2020-01-02,ok",  # duplicate
+        "B,NA,.,2020-02-03,",
+        "B,2.0,4,2020-03-04,x",
+    )
+    frame, report = run_clean(path, target="weight")
+    assert list(frame.columns) == ["kind", "weight", "count", "seen"]
+    assert frame["kind"].tolist() == ["alpha", "beta"]
+    assert frame["weight"].tolist() == [1.5, 2.0]
+    assert str(frame["count"].dtype) == "Int64"
+    assert frame["seen"].dt.year.tolist() == [2020, 2020]
+    assert report["rows_in"] == 4
+    assert report["rows_out"] == 2
+    assert report["rows_dropped"] == {"duplicate": 1, "missing_target": 1}
+
+
+def test_missing_values_are_counted_per_column(tmp_path):
+    frame, report = run_clean(raw_csv(tmp_path, "A,NA,.,2020-01-02,", "B,3,1,NA,"))
+    assert report["missing_values"] == {"kind": 0, "weight": 1, "count": 1, "seen": 1}
+    assert len(frame) == 2
+
+
+def test_text_in_numeric_column_names_column_value_and_line(tmp_path):
+    path = raw_csv(tmp_path, "A,1.5,3,2020-01-02,", "B,heavy,3,2020-01-02,")
+    with pytest.raises(DataError) as error:
+        run_clean(path)
+    message = str(error.value)
+    assert "'Weight (kg)'" in message
+    assert "'heavy'" in message
+    assert "line 3" in message
+
+
+def test_value_outside_allowed_set_is_refused(tmp_path):
+    with pytest.raises(DataError, match=r"'Kind'.*'C' \(line 2\)"):
+        run_clean(raw_csv(tmp_path, "C,1.5,3,2020-01-02,"))
+
+
+def test_value_below_minimum_is_refused(tmp_path):
+    with pytest.raises(DataError, match=r"'Weight \(kg\)'.*greater_than_or_equal_to.*-1"):
+        run_clean(raw_csv(tmp_path, "A,-1,3,2020-01-02,"))
+
+
+def test_missing_required_value_is_refused(tmp_path):
+    with pytest.raises(DataError, match=r"'Kind'.*not_nullable"):
+        run_clean(raw_csv(tmp_path, "NA,1,3,2020-01-02,"))
+
+
+def test_missing_column_is_named(tmp_path):
+    path = write_csv(tmp_path / "raw.csv", "Kind,Count,Seen\nA,3,2020-01-02\n")
+    with pytest.raises(DataError, match=r"missing column\(s\) 'Weight \(kg\)'"):
+        run_clean(path)
+
+
+def test_empty_file_is_refused(tmp_path):
+    path = write_csv(tmp_path / "raw.csv", "")
+    with pytest.raises(DataError, match="is empty"):
+        read_raw_csv(path, NA_VALUES)
+
+
+def test_header_without_rows_is_refused(tmp_path):
+    with pytest.raises(DataError, match="no data rows"):
+        read_raw_csv(raw_csv(tmp_path), NA_VALUES)
+
+
+def test_missing_file_says_how_to_add_it(tmp_path):
+    with pytest.raises(DataError, match="dvc add"):
+        read_raw_csv(tmp_path / "absent.csv", NA_VALUES)
+
+
+def test_unknown_column_type_names_the_key():
+    with pytest.raises(ConfigError, match=r"data\.columns\.weight\.type is 'number'"):
+        column_specs({"weight": {"source": "W", "type": "number"}})
+
+
+def test_target_must_be_a_declared_column(tmp_path):
+    with pytest.raises(ConfigError, match=r"data\.target 'price'"):
+        run_clean(raw_csv(tmp_path, "A,1,3,2020-01-02,"), target="price")
+
+
+def test_long_failure_lists_are_shortened(tmp_path):
+    rows = [f"A,bad{i},3,2020-01-02," for i in range(8)]
+    with pytest.raises(DataError, match="and 3 more"):
+        run_clean(raw_csv(tmp_path, *rows))
+
+
+def test_clean_output_is_a_plain_frame_ready_for_parquet(tmp_path):
+    frame, _ = run_clean(raw_csv(tmp_path, "A,1.5,3,2020-01-02,"))
+    target = tmp_path / "clean.parquet"
+    frame.to_parquet(target, index=False)
+    pd.testing.assert_frame_equal(pd.read_parquet(target), frame, check_dtype=False)
