@@ -39,13 +39,12 @@ class HookError(Exception):
 
 
 def find_tool(name):
-    """A tool on PATH, or beside this Python (an un-activated virtual environment)."""
-    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    found = shutil.which(name)
     if not found:
         raise HookError(
             f"'{name}' was not found on PATH. Install it (for example `pip install {name}`"
-            f"{'' if name == 'dvc' else ' or your system package manager'}) and run "
-            "cookiecutter again."
+            f"{'' if name == 'dvc' else ' or your system package manager'}), or activate "
+            "the environment that has it, and run cookiecutter again."
         )
     return found
 
@@ -80,12 +79,12 @@ def init_dvc(dvc):
 
 def lock_dependencies():
     """Pin exact versions in uv.lock when uv is installed; the project works without it."""
-    uv = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
+    uv = shutil.which("uv")
     if not uv:
         print("note: uv not found, so no uv.lock was written; see README.md, 'Setup'.")
         return
     try:
-        run(uv, "lock", "--quiet", timeout=LOCK_TIMEOUT_SECONDS)
+        run(uv, "lock", "--quiet", "--no-python-downloads", timeout=LOCK_TIMEOUT_SECONDS)
     except (HookError, subprocess.TimeoutExpired) as error:
         Path("uv.lock").unlink(missing_ok=True)
         print(f"warning: could not write uv.lock ({error}); run `uv lock` later.")

@@ -70,7 +70,10 @@ def problems(answers):
     for prompt in ("project_name", "description", "author_name"):
         # These land inside TOML strings and Python docstrings.
         if any(character in answers[prompt] for character in '\n"\\'):
-            found.append(f"{prompt}: must be one line without double quotes or backslashes")
+            found.append(
+                f"{prompt}: {answers[prompt]!r} must be one line without double quotes "
+                "or backslashes"
+            )
     return found
 
 

@@ -1,0 +1,112 @@
+"""Bake projects with the real cookiecutter CLI and run real git, DVC and pytest in them.
+
+Each distinct set of answers is baked once per session (baking runs git, DVC and uv);
+tests that change a project work on their own copy of it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+
+def interpreter_dirs() -> list[str]:
+    """Real interpreter folders of a pyenv install, which uv can use and its shims cannot."""
+    versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    return sorted(str(path) for path in versions.glob("3.*/bin")) if versions.is_dir() else []
+
+
+def tool_env(**overrides: str) -> dict[str, str]:
+    """This environment's tools first on PATH, a fixed git identity, no DVC analytics."""
+    path = os.pathsep.join([str(BIN), *interpreter_dirs(), os.environ.get("PATH", "")])
+    env = {
+        **os.environ,
+        "PATH": path,
+        "DVC_NO_ANALYTICS": "1",
+        "GIT_AUTHOR_NAME": "Template Tests",
+        "GIT_AUTHOR_EMAIL": "tests@example.com",
+        "GIT_COMMITTER_NAME": "Template Tests",
+        "GIT_COMMITTER_EMAIL": "tests@example.com",
+    }
+    env.pop("PYTHONPATH", None)
+    env.update(overrides)
+    return env
+
+
+def bake(output_dir: Path, env: dict[str, str] | None = None, **answers: str):
+    """Run `cookiecutter --no-input` on this template, as a user would."""
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE)]
+    command += ["--output-dir", str(output_dir)]
+    command += [f"{prompt}={value}" for prompt, value in answers.items()]
+    return subprocess.run(
+        command, env=env or tool_env(), capture_output=True, text=True, timeout=600
+    )
+
+
+def run(
+    command: list[str], cwd: Path, check: bool = True, **env: str
+) -> subprocess.CompletedProcess:
+    """Run a command in a baked project, importing that project's own package."""
+    result = subprocess.run(
+        command,
+        cwd=cwd,
+        env=tool_env(PYTHONPATH=str(cwd / "src"), **env),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if check and result.returncode != 0:
+        pytest.fail(f"{' '.join(command)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    return run([sys.executable, "-m", "dvc", *args], cwd=cwd, check=check)
+
+
+def stages_run(result: subprocess.CompletedProcess) -> list[str]:
+    """The stages DVC says it ran, in order, from its own output."""
+    return [
+        line.split("'")[1]
+        for line in result.stdout.splitlines()
+        if line.startswith("Running stage '")
+    ]
+
+
+@pytest.fixture(scope="session")
+def baked(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """``baked(**answers)``: the project baked with those answers, once per session."""
+    cache: dict[tuple, Path] = {}
+
+    def get(**answers: str) -> Path:
+        key = tuple(sorted(answers.items()))
+        if key not in cache:
+            output = tmp_path_factory.mktemp("bake")
+            result = bake(output, **answers)
+            assert result.returncode == 0, result.stdout + result.stderr
+            (project,) = output.iterdir()
+            cache[key] = project
+        return cache[key]
+
+    return get
+
+
+@pytest.fixture
+def copy_of(tmp_path: Path) -> Callable[[Path], Path]:
+    """``copy_of(project)``: a private copy (git and DVC state included) to change freely."""
+
+    def copy(project: Path) -> Path:
+        target = tmp_path / project.name
+        shutil.copytree(project, target, symlinks=True)
+        return target
+
+    return copy

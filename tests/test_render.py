@@ -1,0 +1,333 @@
+"""Layer 1: every prompt value bakes into the expected project; bad answers are refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import TEMPLATE, bake, tool_env
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+PROMPTS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+CHOICE_PROMPTS = {name: values for name, values in PROMPTS.items() if isinstance(values, list)}
+
+PACKAGE_FILES = [
+    "__init__.py", "compose.py", "errors.py", "files.py", "metrics.py", "modeling.py",
+    "params.py", "paths.py", "plots.py", "schema.py",
+    "stages/__init__.py", "stages/clean.py", "stages/evaluate.py", "stages/featurize.py",
+    "stages/split.py", "stages/train.py",
+]  # fmt: skip
+TEST_FILES = [
+    "conftest.py", "test_config.py", "test_featurize_and_split.py", "test_pipeline.py",
+    "test_schema_and_clean.py", "test_train_and_evaluate.py",
+]  # fmt: skip
+
+
+def uv_can_lock(python_version: str) -> bool:
+    """uv.lock is written when uv finds a local interpreter for the minimum version."""
+    probe = subprocess.run(
+        ["uv", "python", "find", "--no-python-downloads", f">={python_version}"],
+        env=tool_env(),
+        capture_output=True,
+    )
+    return probe.returncode == 0
+
+
+def expected_git_files(
+    package="penguins_ml",
+    task="classification",
+    demo_data="penguins",
+    license="MIT",
+    python_version="3.10",
+) -> set[str]:
+    """The files the first commit must hold, written out from the spec."""
+    files = {
+        ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".pre-commit-config.yaml",
+        "README.md", "dvc.yaml", "params.yaml", "pyproject.toml",
+        "conf/config.yaml", "conf/evaluate/default.yaml", "conf/features/default.yaml",
+        "conf/split/default.yaml", "conf/model/random_forest.yaml",
+        "conf/model/hist_gradient_boosting.yaml",
+        "data/raw/.gitkeep", "models/.gitkeep", "reports/.gitkeep",
+    }  # fmt: skip
+    files |= {f"src/{package}/{name}" for name in PACKAGE_FILES}
+    files |= {f"tests/{name}" for name in TEST_FILES}
+    linear = "logistic_regression" if task == "classification" else "ridge"
+    files.add(f"conf/model/{linear}.yaml")
+    if demo_data == "penguins":
+        files |= {"conf/data/penguins.yaml", "data/raw/penguins-raw.csv.dvc", "data/raw/.gitignore"}
+    else:
+        files.add("conf/data/dataset.yaml")
+    if license != "none":
+        files.add("LICENSE")
+    if uv_can_lock(python_version):
+        files.add("uv.lock")
+    return files
+
+
+def git(project: Path, *args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=project, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def leftover_jinja(project: Path) -> list[str]:
+    found = []
+    for path in project.rglob("*"):
+        if ".git" in path.parts or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="ignore")
+        if "{{" in text or "{%" in text:
+            found.append(str(path.relative_to(project)))
+    return found
+
+
+def pyproject(project: Path) -> dict:
+    return tomllib.loads((project / "pyproject.toml").read_text())
+
+
+# --- defaults --------------------------------------------------------------------
+
+
+def test_defaults_bake_a_committed_git_and_dvc_repository(baked):
+    project = baked()
+    assert project.name == "penguins-ml"
+    assert (project / "uv.lock").is_file(), "this test environment can lock Python 3.10+"
+    assert set(git(project, "ls-files").splitlines()) == expected_git_files()
+    assert git(project, "branch", "--show-current") == "main"
+    assert git(project, "rev-list", "--count", "HEAD") == "1"
+    assert git(project, "status", "--porcelain") == ""
+    assert leftover_jinja(project) == []
+
+
+def test_raw_data_is_versioned_by_dvc_not_git(baked):
+    project = baked()
+    raw = project / "data/raw/penguins-raw.csv"
+    assert raw.read_bytes() == (
+        TEMPLATE / "{{cookiecutter.project_slug}}/data/raw/penguins-raw.csv"
+    ).read_bytes()
+    assert git(project, "check-ignore", "data/raw/penguins-raw.csv") == "data/raw/penguins-raw.csv"
+    pointer = yaml.safe_load((project / "data/raw/penguins-raw.csv.dvc").read_text())
+    assert pointer["outs"][0]["path"] == "penguins-raw.csv"
+    assert len(pointer["outs"][0]["md5"]) == 32
+
+
+def test_dvc_is_configured_for_hydra_and_no_telemetry(baked):
+    config = (baked() / ".dvc/config").read_text()
+    assert "[hydra]\n    enabled = true" in config
+    assert "[core]\n    analytics = false" in config
+
+
+def test_demo_data_is_the_raw_penguins_file():
+    raw = TEMPLATE / "{{cookiecutter.project_slug}}/data/raw/penguins-raw.csv"
+    lines = raw.read_text().splitlines()
+    assert len(lines) == 345  # header + 344 penguins
+    assert len(lines[0].split(",")) == 17
+
+
+# --- every value of every prompt -------------------------------------------------
+
+VARIATIONS = [
+    pytest.param({prompt: value}, id=f"{prompt}={value}")
+    for prompt, values in CHOICE_PROMPTS.items()
+    for value in values[1:]  # the first value is the default, baked above
+]
+
+
+@pytest.mark.parametrize("answers", VARIATIONS)
+def test_every_choice_bakes_with_the_expected_files(baked, answers):
+    project = baked(**answers)
+    kinds = {key: answers[key] for key in ("task", "demo_data", "license", "python_version") if key in answers}
+    assert set(git(project, "ls-files").splitlines()) == expected_git_files(**kinds)
+    assert leftover_jinja(project) == []
+    assert git(project, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize("version", CHOICE_PROMPTS["python_version"])
+def test_python_version_sets_requires_python_and_ruff_target(baked, version):
+    project = baked(python_version=version)
+    assert pyproject(project)["project"]["requires-python"] == f">={version}"
+    assert pyproject(project)["tool"]["ruff"]["target-version"] == "py" + version.replace(".", "")
+
+
+@pytest.mark.parametrize(
+    ("task", "target", "model"),
+    [
+        ("classification", "species", "sklearn.linear_model.LogisticRegression"),
+        ("regression", "body_mass_g", "sklearn.linear_model.Ridge"),
+    ],
+)
+def test_task_sets_target_default_model_and_plots(baked, task, target, model):
+    project = baked(task=task)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert (params["task"], params["data"]["target"], params["model"]["_target_"]) == (
+        task,
+        target,
+        model,
+    )
+    assert target not in params["features"]["numeric"] + params["features"]["categorical"]
+    plots = [next(iter(entry)) for entry in yaml.safe_load((project / "dvc.yaml").read_text())["plots"]]
+    task_plots = (
+        ["reports/plots/confusion.csv", "reports/plots/roc", "reports/plots/precision_recall"]
+        if task == "classification"
+        else ["Predicted vs actual", "Residuals"]
+    )
+    assert plots == ["reports/plots/importance.csv", *task_plots]
+
+
+def test_no_demo_data_leaves_an_empty_raw_folder_and_says_what_to_do(baked):
+    project = baked(demo_data="none")
+    assert sorted(p.name for p in (project / "data/raw").iterdir()) == [".gitkeep"]
+    readme = (project / "README.md").read_text()
+    assert "generated without demo data" in readme
+    assert "dvc add data/raw/<file>.csv" in readme
+
+
+@pytest.mark.parametrize(
+    ("license", "first_line"),
+    [
+        ("MIT", "MIT License"),
+        ("Apache-2.0", "Apache License"),
+        ("BSD-3-Clause", "Copyright (c) "),
+        ("none", None),
+    ],
+)
+def test_license_choice(baked, license, first_line):
+    project = baked(license=license)
+    metadata = pyproject(project)["project"]
+    if first_line is None:
+        assert not (project / "LICENSE").exists()
+        assert "license" not in metadata
+        return
+    text = (project / "LICENSE").read_text()
+    assert text.strip().splitlines()[0].strip().startswith(first_line)
+    assert metadata["license"] == license
+    if license != "Apache-2.0":
+        assert "Your Name" in text
+
+
+def test_project_name_derives_slug_and_package(baked):
+    project = baked(project_name="Churn Predictor 2")
+    assert project.name == "churn-predictor-2"
+    assert (project / "src/churn_predictor_2/stages/train.py").is_file()
+    assert (project / "README.md").read_text().startswith("# Churn Predictor 2\n")
+    dvc_yaml = (project / "dvc.yaml").read_text()
+    assert "python -m churn_predictor_2.stages.clean" in dvc_yaml
+
+
+def test_slug_and_package_can_be_overridden(baked):
+    project = baked(project_slug="my-pipeline", package_name="pipeline_core")
+    assert project.name == "my-pipeline"
+    assert pyproject(project)["project"]["name"] == "my-pipeline"
+    assert set(git(project, "ls-files").splitlines()) == expected_git_files(package="pipeline_core")
+
+
+def test_free_text_answers_land_in_the_metadata(baked):
+    project = baked(
+        description="Predicts penguin species from measurements.",
+        author_name="Ada O'Neil",
+        author_email="ada@example.org",
+    )
+    metadata = pyproject(project)["project"]
+    assert metadata["description"] == "Predicts penguin species from measurements."
+    assert metadata["authors"] == [{"name": "Ada O'Neil", "email": "ada@example.org"}]
+
+
+def test_empty_author_email_is_left_out(baked):
+    assert pyproject(baked(author_email=""))["project"]["authors"] == [{"name": "Your Name"}]
+
+
+# --- refusals --------------------------------------------------------------------
+
+BAD_ANSWERS = [
+    ("project_slug", "My Project"),
+    ("project_slug", "1st-model"),
+    ("project_slug", "double--hyphen"),
+    ("package_name", "my-package"),
+    ("package_name", "class"),
+    ("package_name", "json"),
+    ("package_name", "pandas"),
+    ("author_email", "not-an-email"),
+    ("description", 'says "hi"'),
+    ("author_name", "back\\slash"),
+    ("python_version", "3.9"),
+    ("task", "ranking"),
+    ("demo_data", "iris"),
+    ("license", "GPL-3.0"),
+]
+
+
+@pytest.mark.parametrize(("prompt", "value"), BAD_ANSWERS, ids=[f"{p}={v}" for p, v in BAD_ANSWERS])
+def test_bad_answer_is_refused_naming_the_prompt_and_nothing_is_left(tmp_path, prompt, value):
+    result = bake(tmp_path, **{prompt: value})
+    assert result.returncode != 0
+    assert prompt in result.stderr
+    assert repr(value) in result.stderr or value in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def path_with_only(tmp_path: Path, tools: set[str]) -> str:
+    """A PATH holding just these tools (no Python interpreter, no others)."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    for tool in tools:
+        os.symlink(shutil_which(tool), folder / tool)
+    return str(folder)
+
+
+@pytest.mark.parametrize("missing", ["git", "dvc"])
+def test_missing_tool_is_named_and_nothing_is_left(tmp_path, missing):
+    output = tmp_path / "out"
+    output.mkdir()
+    result = bake(output, env=tool_env(PATH=path_with_only(tmp_path, {"git", "dvc"} - {missing})))
+    assert result.returncode != 0
+    assert f"'{missing}' was not found on PATH" in result.stderr
+    assert list(output.iterdir()) == []
+
+
+def shutil_which(tool: str) -> str:
+    found = shutil.which(tool, path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    assert found, f"{tool} is needed by the template tests"
+    return found
+
+
+def test_without_a_usable_interpreter_uv_lock_is_skipped_with_a_warning(tmp_path):
+    output = tmp_path / "out"
+    output.mkdir()
+    env = tool_env(PATH=path_with_only(tmp_path, {"git", "dvc", "uv"}))
+    result = bake(output, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "warning: could not write uv.lock" in result.stdout
+    assert "run `uv lock` later" in result.stdout
+    project = output / "penguins-ml"
+    assert not (project / "uv.lock").exists()
+    assert (project / "dvc.yaml").is_file()
+
+
+def test_without_git_identity_nothing_is_committed_and_the_fix_is_printed(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    env = tool_env(HOME=str(home), GIT_CONFIG_GLOBAL=str(home / "none"), GIT_CONFIG_NOSYSTEM="1")
+    for variable in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        env.pop(variable)
+    output = tmp_path / "out"
+    output.mkdir()
+    result = bake(output, env=env)
+    assert result.returncode == 0, result.stderr
+    project = output / "penguins-ml"
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, env=env)
+    assert head.returncode != 0
+    assert 'git config user.name "Your Name"' in result.stdout
+    assert "git commit -m" in result.stdout
+    staged = subprocess.run(["git", "diff", "--cached", "--name-only"], cwd=project, capture_output=True, text=True, env=env)
+    assert "params.yaml" in staged.stdout.splitlines()
