@@ -1,0 +1,38 @@
+"""Layer 2: inside baked projects, the project's own tests pass and ruff is clean."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from .conftest import run
+
+pytestmark = pytest.mark.slow
+
+COMBINATIONS = [
+    pytest.param({}, id="defaults"),
+    pytest.param({"task": "regression"}, id="regression"),
+    pytest.param({"demo_data": "none"}, id="classification-no-data"),
+    pytest.param({"task": "regression", "demo_data": "none"}, id="regression-no-data"),
+    pytest.param(
+        {"project_name": "Customer Churn Prediction Pipeline Experiments", "python_version": "3.13"},
+        id="long-package-name",
+    ),
+]
+
+
+@pytest.mark.parametrize("answers", COMBINATIONS)
+def test_generated_tests_pass(baked, answers):
+    project = baked(**answers)
+    result = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project)
+    summary = result.stdout.strip().splitlines()[-1]
+    assert " passed" in summary
+    assert "skipped" not in summary
+
+
+@pytest.mark.parametrize("answers", COMBINATIONS)
+def test_generated_code_is_ruff_clean(baked, answers):
+    project = baked(**answers)
+    run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=project)
+    run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", "."], cwd=project)

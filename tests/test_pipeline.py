@@ -1,0 +1,129 @@
+"""Layer 3: `dvc repro` in baked projects, with real git and real DVC."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import dvc, stages_run
+
+pytestmark = pytest.mark.slow
+
+ALL_STAGES = ["clean", "featurize", "split", "train", "evaluate"]
+METRIC_FILES = ["reports/metrics.json", "reports/validation_metrics.json", "reports/slice_metrics.json"]
+# The issue's demo-quality bars: (task, metric, lowest acceptable value on the test split)
+QUALITY = {"classification": ("accuracy", 0.95), "regression": ("r2", 0.8)}
+# A model parameter of each task's default model, and a new value for it
+MODEL_PARAMETER = {"classification": ("C", 0.5), "regression": ("alpha", 3.0)}
+PLOTS = {
+    "classification": {
+        "reports/plots/importance.csv",
+        "reports/plots/confusion.csv",
+        *(f"reports/plots/{kind}/{cls}.csv" for kind in ("roc", "precision_recall")
+          for cls in ("Adelie", "Chinstrap", "Gentoo")),
+    },
+    "regression": {"reports/plots/importance.csv", "Predicted vs actual", "Residuals"},
+}  # fmt: skip
+
+
+def read_metrics(project: Path) -> dict[str, bytes]:
+    return {name: (project / name).read_bytes() for name in METRIC_FILES}
+
+
+def set_model_parameter(project: Path, key: str, value: float) -> None:
+    params_path = project / "params.yaml"
+    params = yaml.safe_load(params_path.read_text())
+    params["model"][key] = value
+    params_path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_repro_runs_everything_once_and_reruns_only_what_changed(baked, copy_of, task):
+    project = copy_of(baked(task=task))
+
+    first = dvc("repro", cwd=project)
+    assert stages_run(first) == ALL_STAGES
+    metrics = json.loads((project / "reports/metrics.json").read_text())
+    metric, lowest = QUALITY[task]
+    assert metrics[metric] >= lowest, metrics
+    quality = json.loads((project / "reports/data_quality.json").read_text())
+    assert quality["rows_in"] == 344
+    assert quality["rows_in"] - quality["rows_out"] == sum(quality["rows_dropped"].values())
+    rendered = json.loads(dvc("plots", "show", "--json", cwd=project).stdout)["data"]
+    assert set(rendered) == PLOTS[task]
+    slices = json.loads((project / "reports/slice_metrics.json").read_text())
+    assert set(slices) == {"sex", "island"}
+    assert set(slices["island"]["groups"]) == {"Biscoe", "Dream", "Torgersen"}
+
+    assert json.loads(dvc("status", "--json", cwd=project).stdout) == {}
+    assert stages_run(dvc("repro", cwd=project)) == []
+
+    cold = read_metrics(project)
+    assert stages_run(dvc("repro", "--force", cwd=project)) == ALL_STAGES
+    forced_once = read_metrics(project)
+    dvc("repro", "--force", cwd=project)
+    assert read_metrics(project) == forced_once == cold
+
+    set_model_parameter(project, *MODEL_PARAMETER[task])
+    # Only train's own params changed; evaluate follows because train rewrites the model.
+    assert set(json.loads(dvc("status", "--json", cwd=project).stdout)) == {"train"}
+    assert stages_run(dvc("repro", cwd=project)) == ["train", "evaluate"]
+
+
+def test_experiment_recomposes_params_from_conf_and_reruns_only_training(baked, copy_of):
+    project = copy_of(baked())
+    dvc("repro", cwd=project)
+    result = dvc("exp", "run", "-S", "model=random_forest", "-S", "model.n_estimators=50", cwd=project)
+    assert stages_run(result) == ["train", "evaluate"]
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert params["model"]["_target_"] == "sklearn.ensemble.RandomForestClassifier"
+    assert params["model"]["n_estimators"] == 50
+    assert params["model"]["random_state"] == params["seed"]  # ${seed} resolved
+    experiments = json.loads(dvc("exp", "show", "--json", cwd=project).stdout)
+    runs = [exp for commit in experiments for exp in commit.get("experiments") or []]
+    assert runs, "dvc exp show lists no experiment"
+    data = runs[0]["revs"][0]["data"]
+    assert data["params"]["params.yaml"]["data"]["model"]["n_estimators"] == 50
+    assert "accuracy" in data["metrics"]["reports/metrics.json"]["data"]
+
+
+def break_raw_data(project: Path, how: str) -> None:
+    raw = project / "data/raw/penguins-raw.csv"
+    raw.chmod(0o644)  # DVC may leave tracked files read-only
+    lines = raw.read_text().splitlines()
+    if how == "missing column":
+        lines[0] = lines[0].replace("Species,", "Kind,")
+    elif how == "text in numeric column":
+        lines[5] = lines[5].replace(",3450,", ",heavy,")  # file line 6
+    raw.write_text("" if how == "empty file" else "\n".join(lines) + "\n")
+
+
+BROKEN = {
+    "missing column": "missing column(s) 'Species'",
+    "text in numeric column": "column 'Body Mass (g)' fails coerce_dtype('float64'): 'heavy' (line 6)",
+    "empty file": "data/raw/penguins-raw.csv is empty",
+}
+
+
+@pytest.mark.parametrize("how", BROKEN)
+def test_raw_data_breaking_the_schema_stops_clean_and_leaves_nothing(baked, copy_of, how):
+    project = copy_of(baked())
+    break_raw_data(project, how)
+    result = dvc("repro", "clean", cwd=project, check=False)
+    assert result.returncode != 0
+    assert BROKEN[how] in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (project / "data/interim/clean.parquet").exists()
+    assert not (project / "reports/data_quality.json").exists()
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_project_without_data_stops_naming_the_missing_file(baked, copy_of, task):
+    project = copy_of(baked(task=task, demo_data="none"))
+    result = dvc("repro", cwd=project, check=False)
+    assert result.returncode != 0
+    assert "data/raw/data.csv" in result.stdout + result.stderr
+    assert not (project / "data/interim").exists()
