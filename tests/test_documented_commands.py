@@ -1,0 +1,109 @@
+"""Every command the READMEs document, run as written (each is first found in its README)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import TEMPLATE, dvc, run, stages_run, tool_env
+
+pytestmark = pytest.mark.slow
+
+
+def bash_blocks(readme: Path) -> list[str]:
+    return re.findall(r"```bash\n(.*?)```", readme.read_text(), flags=re.DOTALL)
+
+
+def documented(readme: Path, command: str) -> list[str]:
+    """The command as argv, after checking the README shows it exactly so."""
+    assert command in readme.read_text(), f"{readme.name} no longer documents `{command}`"
+    return command.split()
+
+
+def test_quickstart_generates_and_reproduces_a_project(tmp_path):
+    generate, test_command = (block.strip() for block in bash_blocks(TEMPLATE / "README.md")[:2])
+    assert test_command == ".venv/bin/python -m pytest -n 2"
+    assert test_command in (TEMPLATE / ".ci/run").read_text()
+    checkout = tmp_path / "template"
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=TEMPLATE, capture_output=True, text=True, check=True
+    ).stdout.split("\0")
+    for name in filter(None, tracked):
+        (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(TEMPLATE / name, checkout / name)
+    env = tool_env(PATH=tool_env()["PATH"].split(":", 1)[1])  # not this test run's venv
+    result = subprocess.run(
+        ["bash", "-c", generate], cwd=checkout, env=env, capture_output=True, text=True, timeout=1800
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "Running stage 'evaluate'" in result.stdout
+    assert "reports/metrics.json" in result.stdout and "accuracy" in result.stdout
+    assert (checkout / "demo/penguins-ml/dvc.lock").is_file()
+
+
+def test_generated_readme_commands(baked, copy_of):
+    project = copy_of(baked())
+    readme = project / "README.md"
+    package = "penguins_ml"
+    dvc(*documented(readme, "dvc repro")[1:], cwd=project)
+    shown = dvc(*documented(readme, "dvc metrics show")[1:], cwd=project).stdout
+    assert "reports/metrics.json" in shown and "accuracy" in shown
+    dvc(*documented(readme, "dvc plots show")[1:], cwd=project)
+    assert (project / "dvc_plots/index.html").is_file()
+
+    compose = [sys.executable, *documented(readme, f"python -m {package}.compose")[1:]]
+    check = [sys.executable, *documented(readme, f"python -m {package}.compose --check")[1:]]
+    run(check, cwd=project)
+    (project / "conf/split/default.yaml").write_text("test_size: 0.25\nvalidation_size: 0.2\n")
+    stale = run(check, cwd=project, check=False)
+    assert stale.returncode == 1
+    assert "split.test_size" in stale.stderr and "Traceback" not in stale.stderr
+    run(compose, cwd=project)
+    run(check, cwd=project)
+    assert stages_run(dvc("repro", cwd=project)) == ["split", "train", "evaluate"]
+
+    command = "dvc exp run -S model=hist_gradient_boosting -S model.learning_rate=0.05"
+    result = dvc(*documented(readme, command)[1:], cwd=project)
+    assert stages_run(result) == ["train", "evaluate"]
+    assert "HistGradientBoosting" in dvc(*documented(readme, "dvc exp show")[1:], "--json", cwd=project).stdout
+
+
+def test_bring_your_own_data_walkthrough(baked, copy_of):
+    """The README's steps on a project generated without data, with a CSV of our own."""
+    project = copy_of(baked(task="regression", demo_data="none"))
+    readme = project / "README.md"
+    source = TEMPLATE / "{{cookiecutter.project_slug}}/data/raw/penguins-raw.csv"
+    shutil.copy(source, project / "data/raw/data.csv")
+    documented(readme, "dvc add data/raw/<file>.csv")
+    dvc("add", "data/raw/data.csv", cwd=project)
+    documented(readme, "git add data/raw/<file>.csv.dvc data/raw/.gitignore")
+    run(["git", "add", "data/raw/data.csv.dvc", "data/raw/.gitignore"], cwd=project)
+
+    data_config = project / "conf/data/dataset.yaml"
+    config = yaml.safe_load(data_config.read_text())
+    config["target"] = "mass"
+    config["columns"] = {
+        "mass": {"source": "Body Mass (g)", "type": "float", "required": False, "min": 0},
+        "flipper": {"source": "Flipper Length (mm)", "type": "float"},
+        "bill": {"source": "Culmen Length (mm)", "type": "float"},
+        "island": {"source": "Island", "type": "category"},
+    }
+    data_config.write_text(yaml.safe_dump(config, sort_keys=False))
+    features = {"derived": {}, "numeric": ["flipper", "bill"], "categorical": ["island"]}
+    (project / "conf/features/default.yaml").write_text(yaml.safe_dump(features))
+    (project / "conf/evaluate/default.yaml").write_text(
+        "slice_columns: [island]\nimportance_repeats: 3\n"
+    )
+
+    documented(readme, "python -m penguins_ml.compose && dvc repro")
+    run([sys.executable, "-m", "penguins_ml.compose"], cwd=project)
+    assert stages_run(dvc("repro", cwd=project)) == ["clean", "featurize", "split", "train", "evaluate"]
+    metrics = yaml.safe_load((project / "reports/metrics.json").read_text())
+    assert metrics["r2"] > 0.7
+    assert metrics["test_rows"] == 68  # 342 labelled rows, 20 % held out
