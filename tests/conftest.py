@@ -65,7 +65,9 @@ def run(
         timeout=900,
     )
     if check and result.returncode != 0:
-        pytest.fail(f"{' '.join(command)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+        pytest.fail(
+            f"{' '.join(command)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 

@@ -39,7 +39,12 @@ def test_quickstart_generates_and_reproduces_a_project(tmp_path):
         shutil.copy2(TEMPLATE / name, checkout / name)
     env = tool_env(PATH=tool_env()["PATH"].split(":", 1)[1])  # not this test run's venv
     result = subprocess.run(
-        ["bash", "-c", generate], cwd=checkout, env=env, capture_output=True, text=True, timeout=1800
+        ["bash", "-c", generate],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Running stage 'evaluate'" in result.stdout
@@ -71,7 +76,10 @@ def test_generated_readme_commands(baked, copy_of):
     command = "dvc exp run -S model=hist_gradient_boosting -S model.learning_rate=0.05"
     result = dvc(*documented(readme, command)[1:], cwd=project)
     assert stages_run(result) == ["train", "evaluate"]
-    assert "HistGradientBoosting" in dvc(*documented(readme, "dvc exp show")[1:], "--json", cwd=project).stdout
+    assert (
+        "HistGradientBoosting"
+        in dvc(*documented(readme, "dvc exp show")[1:], "--json", cwd=project).stdout
+    )
 
 
 def test_bring_your_own_data_walkthrough(baked, copy_of):
@@ -103,7 +111,13 @@ def test_bring_your_own_data_walkthrough(baked, copy_of):
 
     documented(readme, "python -m penguins_ml.compose && dvc repro")
     run([sys.executable, "-m", "penguins_ml.compose"], cwd=project)
-    assert stages_run(dvc("repro", cwd=project)) == ["clean", "featurize", "split", "train", "evaluate"]
+    assert stages_run(dvc("repro", cwd=project)) == [
+        "clean",
+        "featurize",
+        "split",
+        "train",
+        "evaluate",
+    ]
     metrics = yaml.safe_load((project / "reports/metrics.json").read_text())
     assert metrics["r2"] > 0.7
     assert metrics["test_rows"] == 68  # 342 labelled rows, 20 % held out

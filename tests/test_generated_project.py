@@ -16,7 +16,10 @@ COMBINATIONS = [
     pytest.param({"demo_data": "none"}, id="classification-no-data"),
     pytest.param({"task": "regression", "demo_data": "none"}, id="regression-no-data"),
     pytest.param(
-        {"project_name": "Customer Churn Prediction Pipeline Experiments", "python_version": "3.13"},
+        {
+            "project_name": "Customer Churn Prediction Pipeline Experiments",
+            "python_version": "3.13",
+        },
         id="long-package-name",
     ),
 ]

@@ -18,7 +18,16 @@ def test_fresh_environment_from_the_lock_file_runs_the_pipeline(baked, copy_of):
     project = copy_of(baked())
     # `--locked` also fails if uv.lock no longer matches pyproject.toml.
     sync = subprocess.run(
-        ["uv", "sync", "--locked", "--extra", "dev", "--no-python-downloads", "--python", sys.executable],
+        [
+            "uv",
+            "sync",
+            "--locked",
+            "--extra",
+            "dev",
+            "--no-python-downloads",
+            "--python",
+            sys.executable,
+        ],
         cwd=project,
         env=tool_env(),
         capture_output=True,
@@ -38,7 +47,16 @@ def test_fresh_environment_from_the_lock_file_runs_the_pipeline(baked, copy_of):
     metrics = json.loads((project / "reports/metrics.json").read_text())
     assert metrics["accuracy"] >= 0.95
     tests = subprocess.run(
-        [str(venv_bin / "python"), "-m", "pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider"],
+        [
+            str(venv_bin / "python"),
+            "-m",
+            "pytest",
+            "-q",
+            "-m",
+            "not slow",
+            "-p",
+            "no:cacheprovider",
+        ],
         cwd=project,
         env=env,
         capture_output=True,

@@ -13,7 +13,11 @@ from .conftest import dvc, stages_run
 pytestmark = pytest.mark.slow
 
 ALL_STAGES = ["clean", "featurize", "split", "train", "evaluate"]
-METRIC_FILES = ["reports/metrics.json", "reports/validation_metrics.json", "reports/slice_metrics.json"]
+METRIC_FILES = [
+    "reports/metrics.json",
+    "reports/validation_metrics.json",
+    "reports/slice_metrics.json",
+]
 # The demo-quality bars: (task, metric, lowest acceptable value on the test split)
 QUALITY = {"classification": ("accuracy", 0.95), "regression": ("r2", 0.8)}
 # A model parameter of each task's default model, and a new value for it
@@ -76,7 +80,9 @@ def test_repro_runs_everything_once_and_reruns_only_what_changed(baked, copy_of,
 def test_experiment_recomposes_params_from_conf_and_reruns_only_training(baked, copy_of):
     project = copy_of(baked())
     dvc("repro", cwd=project)
-    result = dvc("exp", "run", "-S", "model=random_forest", "-S", "model.n_estimators=50", cwd=project)
+    result = dvc(
+        "exp", "run", "-S", "model=random_forest", "-S", "model.n_estimators=50", cwd=project
+    )
     assert stages_run(result) == ["train", "evaluate"]
     params = yaml.safe_load((project / "params.yaml").read_text())
     assert params["model"]["_target_"] == "sklearn.ensemble.RandomForestClassifier"
@@ -103,7 +109,9 @@ def break_raw_data(project: Path, how: str) -> None:
 
 BROKEN = {
     "missing column": "missing column(s) 'Species'",
-    "text in numeric column": "column 'Body Mass (g)' fails coerce_dtype('float64'): 'heavy' (line 6)",
+    "text in numeric column": (
+        "column 'Body Mass (g)' fails coerce_dtype('float64'): 'heavy' (line 6)"
+    ),
     "empty file": "data/raw/penguins-raw.csv is empty",
 }
 

@@ -113,9 +113,10 @@ def test_defaults_bake_a_committed_git_and_dvc_repository(baked):
 def test_raw_data_is_versioned_by_dvc_not_git(baked):
     project = baked()
     raw = project / "data/raw/penguins-raw.csv"
-    assert raw.read_bytes() == (
-        TEMPLATE / "{{cookiecutter.project_slug}}/data/raw/penguins-raw.csv"
-    ).read_bytes()
+    assert (
+        raw.read_bytes()
+        == (TEMPLATE / "{{cookiecutter.project_slug}}/data/raw/penguins-raw.csv").read_bytes()
+    )
     assert git(project, "check-ignore", "data/raw/penguins-raw.csv") == "data/raw/penguins-raw.csv"
     pointer = yaml.safe_load((project / "data/raw/penguins-raw.csv.dvc").read_text())
     assert pointer["outs"][0]["path"] == "penguins-raw.csv"
@@ -147,7 +148,11 @@ VARIATIONS = [
 @pytest.mark.parametrize("answers", VARIATIONS)
 def test_every_choice_bakes_with_the_expected_files(baked, answers):
     project = baked(**answers)
-    kinds = {key: answers[key] for key in ("task", "demo_data", "license", "python_version") if key in answers}
+    kinds = {
+        key: answers[key]
+        for key in ("task", "demo_data", "license", "python_version")
+        if key in answers
+    }
     assert set(git(project, "ls-files").splitlines()) == expected_git_files(**kinds)
     assert leftover_jinja(project) == []
     assert git(project, "status", "--porcelain") == ""
@@ -176,7 +181,9 @@ def test_task_sets_target_default_model_and_plots(baked, task, target, model):
         model,
     )
     assert target not in params["features"]["numeric"] + params["features"]["categorical"]
-    plots = [next(iter(entry)) for entry in yaml.safe_load((project / "dvc.yaml").read_text())["plots"]]
+    plots = [
+        next(iter(entry)) for entry in yaml.safe_load((project / "dvc.yaml").read_text())["plots"]
+    ]
     task_plots = (
         ["reports/plots/confusion.csv", "reports/plots/roc", "reports/plots/precision_recall"]
         if task == "classification"
@@ -296,7 +303,9 @@ def test_missing_tool_is_named_and_nothing_is_left(tmp_path, missing):
 
 
 def shutil_which(tool: str) -> str:
-    found = shutil.which(tool, path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    found = shutil.which(
+        tool, path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
+    )
     assert found, f"{tool} is needed by the template tests"
     return found
 
@@ -318,7 +327,12 @@ def test_without_git_identity_nothing_is_committed_and_the_fix_is_printed(tmp_pa
     home = tmp_path / "home"
     home.mkdir()
     env = tool_env(HOME=str(home), GIT_CONFIG_GLOBAL=str(home / "none"), GIT_CONFIG_NOSYSTEM="1")
-    for variable in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+    for variable in (
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+    ):
         env.pop(variable)
     output = tmp_path / "out"
     output.mkdir()
@@ -329,5 +343,11 @@ def test_without_git_identity_nothing_is_committed_and_the_fix_is_printed(tmp_pa
     assert head.returncode != 0
     assert 'git config user.name "Your Name"' in result.stdout
     assert "git commit -m" in result.stdout
-    staged = subprocess.run(["git", "diff", "--cached", "--name-only"], cwd=project, capture_output=True, text=True, env=env)
+    staged = subprocess.run(
+        ["git", "diff", "--cached", "--name-only"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert "params.yaml" in staged.stdout.splitlines()
