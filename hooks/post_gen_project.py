@@ -15,7 +15,6 @@ from pathlib import Path
 TASK = {{ cookiecutter.task | tojson }}
 DEMO_DATA = {{ cookiecutter.demo_data | tojson }}
 LICENSE = {{ cookiecutter.license | tojson }}
-PACKAGE = {{ cookiecutter.package_name | tojson }}
 
 DEMO_FILE = Path("data/raw/penguins-raw.csv")
 LOCK_TIMEOUT_SECONDS = 300
@@ -38,13 +37,18 @@ class HookError(Exception):
     """A step failed; the message says which and what to do."""
 
 
+INSTALL_HINTS = {
+    "git": "install it with your system's package manager (for example `apt install git`)",
+    "dvc": "install it with `pip install dvc` (or `pipx install dvc`)",
+}
+
+
 def find_tool(name):
     found = shutil.which(name)
     if not found:
         raise HookError(
-            f"'{name}' was not found on PATH. Install it (for example `pip install {name}`"
-            f"{'' if name == 'dvc' else ' or your system package manager'}), or activate "
-            "the environment that has it, and run cookiecutter again."
+            f"'{name}' was not found on PATH: {INSTALL_HINTS[name]}, or activate the "
+            "environment that has it, then run cookiecutter again."
         )
     return found
 

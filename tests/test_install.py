@@ -14,8 +14,20 @@ from .conftest import tool_env
 pytestmark = pytest.mark.slow
 
 
+def oldest_supported_python() -> str:
+    """The default minimum (3.10, where pandas 2 is resolved) when uv finds it locally."""
+    probe = subprocess.run(
+        ["uv", "python", "find", "--no-python-downloads", "3.10"],
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+    )
+    return probe.stdout.strip() if probe.returncode == 0 else sys.executable
+
+
 def test_fresh_environment_from_the_lock_file_runs_the_pipeline(baked, copy_of):
     project = copy_of(baked())
+    python = oldest_supported_python()
     # `--locked` also fails if uv.lock no longer matches pyproject.toml.
     sync = subprocess.run(
         [
@@ -26,7 +38,7 @@ def test_fresh_environment_from_the_lock_file_runs_the_pipeline(baked, copy_of):
             "dev",
             "--no-python-downloads",
             "--python",
-            sys.executable,
+            python,
         ],
         cwd=project,
         env=tool_env(),
@@ -34,7 +46,7 @@ def test_fresh_environment_from_the_lock_file_runs_the_pipeline(baked, copy_of):
         text=True,
         timeout=1200,
     )
-    assert sync.returncode == 0, sync.stderr
+    assert sync.returncode == 0, f"with {python}:\n{sync.stderr}"
     venv_bin = project / ".venv" / "bin"
     # Only the new environment's tools: nothing from the template's environment leaks in.
     env = tool_env(PATH=os.pathsep.join([str(venv_bin), "/usr/bin", "/bin"]))
@@ -64,3 +76,13 @@ def test_fresh_environment_from_the_lock_file_runs_the_pipeline(baked, copy_of):
         timeout=900,
     )
     assert tests.returncode == 0, tests.stdout + tests.stderr
+    hooks = subprocess.run(
+        [str(venv_bin / "pre-commit"), "run", "--all-files"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert hooks.returncode == 0, hooks.stdout + hooks.stderr
+    assert "ruff check" in hooks.stdout and "ruff format" in hooks.stdout

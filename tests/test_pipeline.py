@@ -75,6 +75,7 @@ def test_repro_runs_everything_once_and_reruns_only_what_changed(baked, copy_of,
     # Only train's own params changed; evaluate follows because train rewrites the model.
     assert set(json.loads(dvc("status", "--json", cwd=project).stdout)) == {"train"}
     assert stages_run(dvc("repro", cwd=project)) == ["train", "evaluate"]
+    assert not (project / "outputs").exists(), "a stage created Hydra run directories"
 
 
 def test_experiment_recomposes_params_from_conf_and_reruns_only_training(baked, copy_of):

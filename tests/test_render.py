@@ -299,6 +299,7 @@ def test_missing_tool_is_named_and_nothing_is_left(tmp_path, missing):
     result = bake(output, env=tool_env(PATH=path_with_only(tmp_path, {"git", "dvc"} - {missing})))
     assert result.returncode != 0
     assert f"'{missing}' was not found on PATH" in result.stderr
+    assert {"git": "apt install git", "dvc": "pip install dvc"}[missing] in result.stderr
     assert list(output.iterdir()) == []
 
 
