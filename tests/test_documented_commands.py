@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -73,13 +74,31 @@ def test_generated_readme_commands(baked, copy_of):
     run(check, cwd=project)
     assert stages_run(dvc("repro", cwd=project)) == ["split", "train", "evaluate"]
 
-    command = "dvc exp run -S model=hist_gradient_boosting -S model.learning_rate=0.05"
-    result = dvc(*documented(readme, command)[1:], cwd=project)
-    assert stages_run(result) == ["train", "evaluate"]
-    assert (
-        "HistGradientBoosting"
-        in dvc(*documented(readme, "dvc exp show")[1:], "--json", cwd=project).stdout
-    )
+    for command in (
+        "dvc exp run -S model=random_forest -S model.n_estimators=300",
+        "dvc exp run -S experiment=forest",
+        "dvc exp run -S tuning.enabled=true",
+    ):
+        assert stages_run(dvc(*documented(readme, command)[1:], cwd=project)) == [
+            "train",
+            "evaluate",
+        ]
+    assert json.loads((project / "reports/tuning.json").read_text())["enabled"] is True
+    shown = dvc(*documented(readme, "dvc exp show --only-changed")[1:], "--json", cwd=project)
+    names = [e["name"] for c in json.loads(shown.stdout) for e in c.get("experiments") or []]
+    assert len(names) == 3
+
+    first = names[-1]  # the list is newest first: this is n_estimators=300
+    documented(readme, "dvc exp apply <experiment-name>")
+    dvc("exp", "apply", first, cwd=project)
+    documented(readme, "git checkout -b <branch-name>")
+    run(["git", "checkout", "--quiet", "-b", "promoted"], cwd=project)
+    documented(readme, 'git add --all && git commit -m "Promote <experiment-name>"')
+    run(["git", "add", "--all"], cwd=project)
+    run(["git", "commit", "--quiet", "-m", f"Promote {first}"], cwd=project)
+    promoted = yaml.safe_load((project / "params.yaml").read_text())["model"]
+    assert promoted["n_estimators"] == 300
+    assert json.loads(dvc("status", "--json", cwd=project).stdout) == {}
 
 
 def test_bring_your_own_data_walkthrough(baked, copy_of):

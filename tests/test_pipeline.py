@@ -25,11 +25,17 @@ MODEL_PARAMETER = {"classification": ("C", 0.5), "regression": ("alpha", 3.0)}
 PLOTS = {
     "classification": {
         "reports/plots/importance.csv",
+        "reports/tuning_candidates.csv",
         "reports/plots/confusion.csv",
         *(f"reports/plots/{kind}/{cls}.csv" for kind in ("roc", "precision_recall")
           for cls in ("Adelie", "Chinstrap", "Gentoo")),
     },
-    "regression": {"reports/plots/importance.csv", "Predicted vs actual", "Residuals"},
+    "regression": {
+        "reports/plots/importance.csv",
+        "reports/tuning_candidates.csv",
+        "Predicted vs actual",
+        "Residuals",
+    },
 }  # fmt: skip
 
 

@@ -24,7 +24,7 @@ CHOICE_PROMPTS = {name: values for name, values in PROMPTS.items() if isinstance
 
 PACKAGE_FILES = [
     "__init__.py", "compose.py", "errors.py", "files.py", "metrics.py", "modeling.py",
-    "params.py", "paths.py", "plots.py", "schema.py",
+    "params.py", "paths.py", "plots.py", "schema.py", "tuning.py",
     "stages/__init__.py", "stages/clean.py", "stages/evaluate.py", "stages/featurize.py",
     "stages/split.py", "stages/train.py",
 ]  # fmt: skip
@@ -57,7 +57,9 @@ def expected_git_files(
         "README.md", "dvc.yaml", "params.yaml", "pyproject.toml",
         "conf/config.yaml", "conf/evaluate/default.yaml", "conf/features/default.yaml",
         "conf/split/default.yaml", "conf/model/random_forest.yaml",
-        "conf/model/hist_gradient_boosting.yaml",
+        "conf/model/hist_gradient_boosting.yaml", "conf/tuning/default.yaml",
+        "conf/features/minimal.yaml", "conf/experiment/forest.yaml",
+        "conf/experiment/tuned_boosting.yaml", "conf/experiment/minimal_features.yaml",
         "data/raw/.gitkeep", "models/.gitkeep", "reports/.gitkeep",
     }  # fmt: skip
     files |= {f"src/{package}/{name}" for name in PACKAGE_FILES}
@@ -189,7 +191,7 @@ def test_task_sets_target_default_model_and_plots(baked, task, target, model):
         if task == "classification"
         else ["Predicted vs actual", "Residuals"]
     )
-    assert plots == ["reports/plots/importance.csv", *task_plots]
+    assert plots == ["reports/plots/importance.csv", "reports/tuning_candidates.csv", *task_plots]
 
 
 def test_no_demo_data_leaves_an_empty_raw_folder_and_says_what_to_do(baked):

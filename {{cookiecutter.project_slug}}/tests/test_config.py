@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }} import paths
-from {{ cookiecutter.package_name }}.compose import check, compose_params, main
+from {{ cookiecutter.package_name }}.compose import check, compose_params, flatten, main
 from {{ cookiecutter.package_name }}.errors import ConfigError
 from {{ cookiecutter.package_name }}.params import get, get_task, load_params
 
@@ -75,3 +75,17 @@ def test_missing_keys_are_named():
         get({"data": {}}, "data.nope")
     with pytest.raises(ConfigError, match="key 'task' is 'ranking'"):
         get_task({"task": "ranking"})
+
+
+@pytest.mark.parametrize("preset", sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")))
+def test_every_experiment_preset_composes_and_changes_something(preset):
+    default = flatten(compose_params(config_dir=CONF))
+    composed = compose_params([f"experiment={preset}"], config_dir=CONF)
+    assert flatten(composed) != default
+    assert composed["model"]["_target_"].startswith("sklearn.")
+
+
+@pytest.mark.parametrize("choice", sorted(p.stem for p in (CONF / "features").glob("*.yaml")))
+def test_every_feature_set_composes(choice):
+    features = compose_params([f"features={choice}"], config_dir=CONF)["features"]
+    assert set(features) == {"derived", "numeric", "categorical"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from math import prod
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ from {{ cookiecutter.package_name }}.compose import compose_params
 from {{ cookiecutter.package_name }}.errors import ConfigError, DataError
 from {{ cookiecutter.package_name }}.modeling import load_model, save_model
 from {{ cookiecutter.package_name }}.stages.evaluate import evaluate
-from {{ cookiecutter.package_name }}.stages.train import build_estimator, fit
+from {{ cookiecutter.package_name }}.stages.train import build_estimator, fit, fit_or_tune
+from {{ cookiecutter.package_name }}.tuning import search_distributions
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 MODEL_CHOICES = sorted(path.stem for path in (CONF / "model").glob("*.yaml"))
@@ -88,3 +90,54 @@ def test_evaluate_reports_task_metrics_slices_and_plots(tabular):
         assert set(results["curves"]["roc"]) == {"high", "low", "mid"}
     else:
         assert list(results["predictions"].columns) == ["actual", "predicted", "residual"]
+
+
+def tuning_config(enabled: bool = True) -> dict:
+    scoring = "accuracy" if TASK == "classification" else "r2"
+    return {"enabled": enabled, "candidates": 4, "folds": 3, "scoring": scoring}
+
+
+@pytest.mark.parametrize("choice", MODEL_CHOICES)
+def test_tuning_searches_the_declared_space_and_records_every_candidate(choice, tabular):
+    config = model_config(choice)
+    model, summary, candidates = fit_or_tune(
+        tabular, ["x", "y"], ["colour"], TARGET, config, tuning_config(), TASK, seed=0
+    )
+    assert summary["enabled"] is True
+    assert set(summary["best_params"]) == set(config["search_space"])
+    assert len(candidates) == summary["candidates"] == min(4, candidates_possible(config))
+    assert candidates["rank"].min() == 1
+    assert candidates["mean_score"].max() == pytest.approx(summary["best_cv_score"])
+    chosen = model.named_steps["estimator"].get_params()
+    assert all(chosen[name] == value for name, value in summary["best_params"].items())
+
+
+def candidates_possible(config: dict) -> int:
+    """RandomizedSearchCV samples without repeats when every dimension is a list."""
+    space = config["search_space"].values()
+    if all(isinstance(values, list) for values in space):
+        return prod(len(values) for values in space)
+    return 10**6
+
+
+def test_tuning_off_fits_without_searching(tabular):
+    _, summary, candidates = fit_or_tune(
+        tabular, ["x"], [], TARGET, model_config(MODEL_CHOICES[0]), tuning_config(False), TASK, 0
+    )
+    assert summary == {"enabled": False}
+    assert candidates.empty
+    assert list(candidates.columns) == ["candidate", "rank", "mean_score", "std_score"]
+
+
+@pytest.mark.parametrize(
+    ("space", "message"),
+    [
+        ({}, "declares no search_space"),
+        ({"C": {"low": 5, "high": 1}}, r"search_space\.C needs low < high"),
+        ({"C": {"low": 0, "high": 1, "log": True}}, r"low > 0 with log"),
+        ({"C": "wide"}, r"search_space\.C must be a list of values or a mapping"),
+    ],
+)
+def test_bad_search_space_is_named(space, message):
+    with pytest.raises(ConfigError, match=message):
+        search_distributions(space)

@@ -18,6 +18,8 @@ MODEL = Path("models/model.skops")
 
 DATA_QUALITY = Path("reports/data_quality.json")
 VALIDATION_METRICS = Path("reports/validation_metrics.json")
+TUNING = Path("reports/tuning.json")
+TUNING_CANDIDATES = Path("reports/tuning_candidates.csv")
 METRICS = Path("reports/metrics.json")
 SLICE_METRICS = Path("reports/slice_metrics.json")
 PLOTS = Path("reports/plots")

@@ -1,0 +1,106 @@
+"""Opt-in hyperparameter search over the ranges a model declares in conf/model/.
+
+Each model file may carry a ``search_space``: per estimator argument, either a list of
+values to choose from, or a range ``{low, high, log, type}`` sampled from scipy.stats
+(``log: true`` samples a float range evenly on a log scale).
+With ``tuning.enabled: true`` the train stage runs a seeded randomized search with
+cross-validation on the training split, refits the best candidate on all of it, and
+records every candidate's score.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from scipy import stats
+from sklearn.model_selection import KFold, RandomizedSearchCV, StratifiedKFold
+from sklearn.pipeline import Pipeline
+
+from .errors import ConfigError
+from .metrics import DIGITS
+
+ESTIMATOR_STEP = "estimator"
+
+
+def distribution(name: str, spec: Any) -> Any:
+    """A list of choices, or a scipy distribution for a ``{low, high}`` range."""
+    where = f"params.yaml: model.search_space.{name}"
+    if isinstance(spec, list) and spec:
+        return spec
+    if not isinstance(spec, dict) or not {"low", "high"} <= set(spec):
+        raise ConfigError(f"{where} must be a list of values or a mapping with low and high")
+    low, high, log = spec["low"], spec["high"], bool(spec.get("log", False))
+    if not low < high or (log and low <= 0):
+        raise ConfigError(f"{where} needs low < high (and low > 0 with log: true)")
+    if spec.get("type", "float") == "int":
+        return stats.randint(int(low), int(high) + 1)  # every integer equally likely
+    return stats.loguniform(low, high) if log else stats.uniform(low, high - low)
+
+
+def search_distributions(search_space: dict[str, Any]) -> dict[str, Any]:
+    """Pipeline parameter names (``estimator__<arg>``) mapped to what to sample."""
+    if not isinstance(search_space, dict) or not search_space:
+        raise ConfigError(
+            "tuning.enabled is true but the model declares no search_space in conf/model/"
+        )
+    return {
+        f"{ESTIMATOR_STEP}__{name}": distribution(name, spec) for name, spec in search_space.items()
+    }
+
+
+def tune(
+    model: Pipeline,
+    inputs: pd.DataFrame,
+    target: pd.Series,
+    search_space: dict[str, Any],
+    tuning: dict[str, Any],
+    task: str,
+    seed: int,
+) -> tuple[Pipeline, dict[str, Any], pd.DataFrame]:
+    """Search, refit the best candidate; return it, a summary and one row per candidate."""
+    folds = StratifiedKFold if task == "classification" else KFold
+    search = RandomizedSearchCV(
+        model,
+        search_distributions(search_space),
+        n_iter=int(tuning["candidates"]),
+        scoring=tuning["scoring"],
+        cv=folds(n_splits=int(tuning["folds"]), shuffle=True, random_state=seed),
+        random_state=seed,
+        refit=True,
+        n_jobs=1,
+    )
+    search.fit(inputs, target)
+    best = {
+        name.removeprefix(f"{ESTIMATOR_STEP}__"): plain(value)
+        for name, value in search.best_params_.items()
+    }
+    summary = {
+        "scoring": tuning["scoring"],
+        "best_cv_score": round(float(search.best_score_), DIGITS),
+        "best_params": best,
+        "candidates": len(search.cv_results_["params"]),
+    }
+    return search.best_estimator_, summary, candidate_rows(search.cv_results_)
+
+
+def candidate_rows(cv_results: dict[str, Any]) -> pd.DataFrame:
+    """One row per candidate: its rank, mean and spread of the CV score, its parameters."""
+    frame = pd.DataFrame(
+        {
+            "candidate": range(len(cv_results["params"])),
+            "rank": cv_results["rank_test_score"],
+            "mean_score": cv_results["mean_test_score"],
+            "std_score": cv_results["std_test_score"],
+        }
+    )
+    for name in cv_results["params"][0]:
+        frame[name.removeprefix(f"{ESTIMATOR_STEP}__")] = [
+            plain(params[name]) for params in cv_results["params"]
+        ]
+    return frame.round(DIGITS)
+
+
+def plain(value: Any) -> Any:
+    """numpy scalars as Python numbers, so the results serialise as JSON."""
+    return value.item() if hasattr(value, "item") else value
