@@ -27,7 +27,13 @@ UNUSED = {
     },
     "demo_data": {
         "penguins": ["conf/data/dataset.yaml"],
-        "none": ["conf/data/penguins.yaml", str(DEMO_FILE)],
+        # Without data there is nothing to pick a smaller feature set from.
+        "none": [
+            "conf/data/penguins.yaml",
+            str(DEMO_FILE),
+            "conf/features/minimal.yaml",
+            "conf/experiment/minimal_features.yaml",
+        ],
     },
     "license": {"none": ["LICENSE"]},
 }

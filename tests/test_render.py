@@ -58,8 +58,7 @@ def expected_git_files(
         "conf/config.yaml", "conf/evaluate/default.yaml", "conf/features/default.yaml",
         "conf/split/default.yaml", "conf/model/random_forest.yaml",
         "conf/model/hist_gradient_boosting.yaml", "conf/tuning/default.yaml",
-        "conf/features/minimal.yaml", "conf/experiment/forest.yaml",
-        "conf/experiment/tuned_boosting.yaml", "conf/experiment/minimal_features.yaml",
+        "conf/experiment/forest.yaml", "conf/experiment/tuned_boosting.yaml",
         "data/raw/.gitkeep", "models/.gitkeep", "reports/.gitkeep",
     }  # fmt: skip
     files |= {f"src/{package}/{name}" for name in PACKAGE_FILES}
@@ -68,6 +67,7 @@ def expected_git_files(
     files.add(f"conf/model/{linear}.yaml")
     if demo_data == "penguins":
         files |= {"conf/data/penguins.yaml", "data/raw/penguins-raw.csv.dvc", "data/raw/.gitignore"}
+        files |= {"conf/features/minimal.yaml", "conf/experiment/minimal_features.yaml"}
     else:
         files.add("conf/data/dataset.yaml")
     if license != "none":

@@ -8,7 +8,12 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }} import paths
-from {{ cookiecutter.package_name }}.compose import check, compose_params, flatten, main
+from {{ cookiecutter.package_name }}.compose import (
+    check,
+    compose_params,
+    flatten,
+    main,
+)
 from {{ cookiecutter.package_name }}.errors import ConfigError
 from {{ cookiecutter.package_name }}.params import get, get_task, load_params
 

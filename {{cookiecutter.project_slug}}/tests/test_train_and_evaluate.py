@@ -12,7 +12,11 @@ from {{ cookiecutter.package_name }}.compose import compose_params
 from {{ cookiecutter.package_name }}.errors import ConfigError, DataError
 from {{ cookiecutter.package_name }}.modeling import load_model, save_model
 from {{ cookiecutter.package_name }}.stages.evaluate import evaluate
-from {{ cookiecutter.package_name }}.stages.train import build_estimator, fit, fit_or_tune
+from {{ cookiecutter.package_name }}.stages.train import (
+    build_estimator,
+    fit,
+    fit_or_tune,
+)
 from {{ cookiecutter.package_name }}.tuning import search_distributions
 
 CONF = Path(__file__).resolve().parents[1] / "conf"

@@ -24,7 +24,6 @@ from ..metrics import score
 from ..modeling import build_pipeline, check_columns, feature_columns, model_inputs, save_model
 from ..params import get, get_task, load_params
 
-
 SEARCH_SPACE = "search_space"  # the key in a model's config that is not an argument
 CANDIDATE_COLUMNS = ["candidate", "rank", "mean_score", "std_score"]
 
