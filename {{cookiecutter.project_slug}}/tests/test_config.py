@@ -8,14 +8,14 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }} import paths
-from {{ cookiecutter.package_name }}.compose import (
-    check,
-    compose_params,
-    flatten,
-    main,
-)
+from {{ cookiecutter.package_name }}.compose import check, compose_params, main
 from {{ cookiecutter.package_name }}.errors import ConfigError
-from {{ cookiecutter.package_name }}.params import get, get_task, load_params
+from {{ cookiecutter.package_name }}.params import (
+    flatten,
+    get,
+    get_task,
+    load_params,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"

@@ -24,7 +24,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from .errors import ConfigError, run_main
 from .files import write_with
-from .params import load_params
+from .params import differing_keys, load_params
 from .paths import PARAMS
 
 CONFIG_DIR = Path("conf")
@@ -48,21 +48,6 @@ def to_yaml(params: dict[str, Any]) -> str:
         f"# Composed from conf/ by `python -m {__package__}.compose`: edit conf/, not this file.\n"
     )
     return header + yaml.safe_dump(params, sort_keys=False, allow_unicode=True, width=100)
-
-
-def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``, so differences can be named by key."""
-    if not isinstance(tree, dict) or not tree:
-        return {prefix: tree}
-    flat: dict[str, Any] = {}
-    for key, value in tree.items():
-        flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    return flat
-
-
-def differing_keys(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
-    left, right = flatten(expected), flatten(actual)
-    return sorted(key for key in left.keys() | right.keys() if left.get(key) != right.get(key))
 
 
 def check(params_path: Path = PARAMS, config_dir: Path = CONFIG_DIR) -> list[str]:

@@ -49,3 +49,18 @@ def get_task(params: dict[str, Any]) -> str:
     if task not in TASKS:
         raise ConfigError(f"{PARAMS}: key 'task' is {task!r}; expected one of {', '.join(TASKS)}")
     return task
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``, so differences can be named by key."""
+    if not isinstance(tree, dict) or not tree:
+        return {prefix: tree}
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def differing_keys(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
+    left, right = flatten(expected), flatten(actual)
+    return sorted(key for key in left.keys() | right.keys() if left.get(key) != right.get(key))

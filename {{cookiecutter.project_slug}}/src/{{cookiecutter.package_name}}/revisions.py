@@ -1,0 +1,52 @@
+"""Files as another git revision holds them, and DVC's own comparisons as data.
+
+Pull-request checks compare the working tree (just reproduced) with a committed
+revision: HEAD to check that results reproduce, the base branch to report changes.
+DVC runs from this interpreter's environment, the one the pipeline ran in.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import yaml
+
+from .errors import PipelineError
+
+
+def git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], capture_output=True, text=True, check=False)
+
+
+def short_name(revision: str) -> str:
+    """``revision`` as a short commit hash, refusing one git does not know."""
+    result = git("rev-parse", "--short", "--verify", "--quiet", revision + "^{commit}")
+    if result.returncode != 0:
+        raise PipelineError(
+            f"git revision {revision!r} not found. Fetch it first (in GitHub Actions, "
+            "check out with `fetch-depth: 0`), or name another with --base."
+        )
+    return result.stdout.strip()
+
+
+def read_at(revision: str, path: str) -> str | None:
+    """The text of ``path`` at ``revision``, or None where the revision has no such file."""
+    result = git("show", f"{revision}:{path}")
+    return result.stdout if result.returncode == 0 else None
+
+
+def yaml_at(revision: str, path: str) -> Any:
+    text = read_at(revision, path)
+    return None if text is None else yaml.safe_load(text)
+
+
+def dvc_json(*args: str) -> Any:
+    """Run ``dvc <args> --json`` and return what it printed, or stop with DVC's message."""
+    command = [sys.executable, "-m", "dvc", *args, "--json"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise PipelineError(f"`dvc {' '.join(args)}` failed:\n{result.stderr.strip()}")
+    return json.loads(result.stdout or "{}")
