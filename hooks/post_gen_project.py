@@ -1,8 +1,9 @@
 """Turn the rendered files into a Git + DVC repository with versioned raw data.
 
 Steps: drop files the answers do not use, `git init` on `main`, `dvc init` with Hydra
-composition on and analytics off, `dvc add` the demo data, lock dependencies with uv
-when it is installed, and make the first commit when a Git identity is configured.
+composition on and analytics off, `dvc add` the demo data, add the default DVC remote
+(the demo remote is a folder inside the repository, filled with `dvc push`), lock
+dependencies with uv when it is installed, and make the first commit when a Git identity is configured.
 Any failure exits non-zero, and cookiecutter then removes the half-made project.
 """
 
@@ -15,8 +16,11 @@ from pathlib import Path
 TASK = {{ cookiecutter.task | tojson }}
 DEMO_DATA = {{ cookiecutter.demo_data | tojson }}
 LICENSE = {{ cookiecutter.license | tojson }}
+DVC_REMOTE = {{ cookiecutter.dvc_remote | tojson }}
+REMOTE_URL = {{ cookiecutter.remote_url | tojson }}
 
 DEMO_FILE = Path("data/raw/penguins-raw.csv")
+DEMO_REMOTE = Path("dvc-demo-remote")  # keep in step with the generated README and tests
 LOCK_TIMEOUT_SECONDS = 300
 
 # Files rendered for every answer but used only by some.
@@ -36,6 +40,10 @@ UNUSED = {
         ],
     },
     "license": {"none": ["LICENSE"]},
+    "dvc_remote": {
+        remote: [str(DEMO_REMOTE / "README.md"), "tests/test_demo_remote.py"]
+        for remote in ("s3", "gs", "azure", "ssh", "local")
+    },
 }
 
 
@@ -68,10 +76,12 @@ def run(*command, timeout=None):
 
 
 def remove_unused_files():
-    answers = {"task": TASK, "demo_data": DEMO_DATA, "license": LICENSE}
+    answers = {"task": TASK, "demo_data": DEMO_DATA, "license": LICENSE, "dvc_remote": DVC_REMOTE}
     for prompt, answer in answers.items():
-        for path in UNUSED[prompt].get(answer, []):
-            Path(path).unlink()
+        for path in map(Path, UNUSED[prompt].get(answer, [])):
+            path.unlink()
+            if not any(path.parent.iterdir()):
+                path.parent.rmdir()
 
 
 def init_git(git):
@@ -85,6 +95,16 @@ def init_dvc(dvc):
     run(dvc, "config", "hydra.enabled", "true")  # `dvc exp run -S` composes conf/
     if DEMO_DATA == "penguins":
         run(dvc, "add", "--quiet", str(DEMO_FILE))
+
+
+def add_remote(dvc):
+    """The default DVC remote; the demo one is a folder in the repository, filled now."""
+    if DVC_REMOTE != "demo":
+        run(dvc, "remote", "add", "--default", "storage", REMOTE_URL)
+        return
+    run(dvc, "remote", "add", "--default", "demo", str(DEMO_REMOTE))
+    if DEMO_DATA == "penguins":
+        run(dvc, "push", "--quiet")
 
 
 def lock_dependencies():
@@ -128,6 +148,7 @@ def main():
         remove_unused_files()
         init_git(git)
         init_dvc(dvc)
+        add_remote(dvc)
         lock_dependencies()
         first_commit(git)
     except HookError as error:

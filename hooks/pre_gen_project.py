@@ -19,6 +19,8 @@ ANSWERS = {
     "task": {{ cookiecutter.task | tojson }},
     "demo_data": {{ cookiecutter.demo_data | tojson }},
     "license": {{ cookiecutter.license | tojson }},
+    "dvc_remote": {{ cookiecutter.dvc_remote | tojson }},
+    "remote_url": {{ cookiecutter.remote_url | tojson }},
 }
 
 CHOICES = {
@@ -26,11 +28,23 @@ CHOICES = {
     "task": ["classification", "regression"],
     "demo_data": ["penguins", "none"],
     "license": ["MIT", "Apache-2.0", "BSD-3-Clause", "none"],
+    "dvc_remote": ["demo", "s3", "gs", "azure", "ssh", "local"],
 }
 
 SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# What a remote URL must look like, per dvc_remote, with an example for the message.
+REMOTE_URLS = {
+    "s3": (re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/\S*)?$"), "s3://bucket/path"),
+    "gs": (re.compile(r"^gs://[a-z0-9][a-z0-9._-]{1,61}[a-z0-9](/\S*)?$"), "gs://bucket/path"),
+    "azure": (
+        re.compile(r"^azure://[a-z0-9][a-z0-9-]{1,61}[a-z0-9](/\S*)?$"),
+        "azure://container/path",
+    ),
+    "ssh": (re.compile(r"^ssh://([^@/\s]+@)?[^@/:\s]+(:\d+)?/\S+$"), "ssh://user@host/path"),
+    "local": (re.compile(r"^/\S*[^/\s]$"), "/absolute/path/outside/the/repository"),
+}
 # Names the generated project imports: a package called one of these would shadow it.
 DEPENDENCIES = {
     "dvc", "hydra", "numpy", "omegaconf", "pandas", "pandera", "pyarrow", "pytest",
@@ -64,6 +78,7 @@ def problems(answers):
         found.append(f"package_name: {package!r} would shadow the standard library module")
     elif package in DEPENDENCIES:
         found.append(f"package_name: {package!r} would shadow a package the project imports")
+    found += remote_problems(answers["dvc_remote"], answers["remote_url"])
     email = answers["author_email"]
     if email and not EMAIL.match(email):
         found.append(f"author_email: {email!r} is not an email address")
@@ -75,6 +90,23 @@ def problems(answers):
                 "or backslashes"
             )
     return found
+
+
+def remote_problems(remote, url):
+    """remote_url must suit dvc_remote; the demo remote is a fixed folder and takes none."""
+    if remote == "demo":
+        if url:
+            return [
+                f"remote_url: {url!r} is not used with dvc_remote=demo (the demo remote is "
+                "the dvc-demo-remote/ folder inside the project); leave it empty"
+            ]
+        return []
+    if remote not in REMOTE_URLS:
+        return []  # already reported as an unknown choice
+    pattern, example = REMOTE_URLS[remote]
+    if not pattern.match(url):
+        return [f"remote_url: {url!r} is not a {remote} URL; expected the form {example}"]
+    return []
 
 
 def main():
