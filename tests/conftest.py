@@ -7,6 +7,7 @@ tests that change a project work on their own copy of it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -112,3 +114,57 @@ def copy_of(tmp_path: Path) -> Callable[[Path], Path]:
         return target
 
     return copy
+
+
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+
+
+def workflow_job(project: Path, workflow: str, job: str) -> dict:
+    """One job of a generated workflow, as parsed from the file itself."""
+    path = project / ".github" / "workflows" / workflow
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["jobs"][job]
+
+
+def run_step(
+    step: dict, cwd: Path, env: dict[str, str], expressions: dict[str, str]
+) -> subprocess.CompletedProcess:
+    """A `run:` step as a runner runs it: `bash -e`, with the step's own `env:`.
+
+    ``${{ ... }}`` in the step's env is replaced from ``expressions``; one the test
+    does not know fails it, so a new expression cannot slip by untested.
+    """
+
+    def value(text: str) -> str:
+        def replace(match: re.Match) -> str:
+            if match[1] not in expressions:
+                pytest.fail(f"step {step.get('name')!r} uses the expression {match[1]!r}")
+            return expressions[match[1]]
+
+        return EXPRESSION.sub(replace, str(text))
+
+    assert "${{" not in step["run"], f"expression inside run: {step['run']}"
+    step_env = {**env, **{name: value(text) for name, text in (step.get("env") or {}).items()}}
+    return subprocess.run(
+        ["bash", "-e", "-c", step["run"]],
+        cwd=cwd,
+        env=step_env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def runner_env(tmp: Path, **github: str) -> dict[str, str]:
+    """The tools of this environment plus the variables a GitHub runner sets."""
+    env = tool_env(
+        RUNNER_TEMP=str(tmp / "runner-temp"),
+        GITHUB_STEP_SUMMARY=str(tmp / "step-summary.md"),
+        GITHUB_OUTPUT=str(tmp / "step-output.txt"),
+        GITHUB_REPOSITORY="octo/penguins-ml",
+        GITHUB_SERVER_URL="https://github.com",
+        GITHUB_RUN_ID="4242",
+        **github,
+    )
+    env.pop("VIRTUAL_ENV", None)
+    (tmp / "runner-temp").mkdir(parents=True, exist_ok=True)
+    return env

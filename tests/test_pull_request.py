@@ -1,0 +1,236 @@
+"""A pull request, simulated with real git and DVC in a baked project with default answers.
+
+`main` holds reproduced results; a feature branch changes the model. The pipeline
+workflow's `run:` steps, read from the workflow file, run in a fresh clone of the
+branch (as `actions/checkout` with `fetch-depth: 0` leaves it) with the variables a
+runner sets. The raw data reaches the clone only through `dvc pull` from the demo
+remote: it is not in git, and no secret is configured.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+import yaml
+
+from .conftest import dvc, run, run_step, runner_env, workflow_job
+
+pytestmark = pytest.mark.slow
+
+PACKAGE = "penguins_ml"
+MODEL_CONF = "conf/model/logistic_regression.yaml"
+RAW = "data/raw/penguins-raw.csv"
+
+
+def git(project: Path, *args: str) -> str:
+    return run(["git", *args], cwd=project).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def origin(baked, tmp_path_factory) -> Path:
+    """The repository pull requests target: `main` with reproduced, committed results."""
+    project = tmp_path_factory.mktemp("origin") / "penguins-ml"
+    subprocess.run(["git", "clone", "--quiet", str(baked()), str(project)], check=True)
+    dvc("pull", "--allow-missing", cwd=project)
+    dvc("repro", cwd=project)
+    git(project, "add", "--all")
+    git(project, "commit", "--quiet", "-m", "Reproduce the pipeline")
+    return project
+
+
+def open_branch(origin: Path, branch: str, regularisation: float, reproduce: bool) -> None:
+    """A branch off main that sets the model's C in conf/, composed, then committed."""
+    git(origin, "checkout", "--quiet", "-b", branch, "main")
+    conf = origin / MODEL_CONF
+    conf.write_text(re.sub(r"(?m)^C: .*$", f"C: {regularisation}", conf.read_text()))
+    run([sys.executable, "-m", f"{PACKAGE}.compose"], cwd=origin)
+    if reproduce:
+        dvc("repro", cwd=origin)
+    git(origin, "add", "--all")
+    git(origin, "commit", "--quiet", "-m", f"Set C to {regularisation}")
+    git(origin, "checkout", "--quiet", "main")
+
+
+def run_pipeline_job(origin: Path, branch: str, tmp: Path):
+    """Clone ``branch`` as the runner would and run the reproduce job's steps in order.
+
+    Returns the clone, the runner environment and (step name, result) for each step
+    run, stopping at the first that fails, as a runner does.
+    """
+    checkout = tmp / "checkout"
+    subprocess.run(
+        ["git", "clone", "--quiet", "--branch", branch, str(origin), str(checkout)], check=True
+    )
+    env = runner_env(tmp, GITHUB_EVENT_NAME="pull_request", GITHUB_BASE_REF="main")
+    results = []
+    for step in workflow_job(checkout, "pipeline.yml", "reproduce")["steps"]:
+        if "run" not in step:
+            continue
+        result = run_step(step, checkout, env, {})
+        results.append((step["name"], result))
+        if result.returncode != 0:
+            break
+    return checkout, env, results
+
+
+def markdown_table(markdown: str, heading: str) -> list[list[str]]:
+    """The rows of the table under ``### heading``, cells stripped of backticks."""
+    section = markdown.split(f"### {heading}\n", 1)[1].split("\n### ", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    lines = lines[1:]  # the header
+    return [[cell.strip().strip("`") for cell in line.strip("|").split("|")] for line in lines]
+
+
+def committed_json(project: Path, revision: str, path: str) -> dict:
+    return json.loads(git(project, "show", f"{revision}:{path}"))
+
+
+def test_pull_request_reports_params_and_metrics_against_main(origin, tmp_path):
+    open_branch(origin, "lighter-regularisation", 0.5, reproduce=True)
+    checkout, env, results = run_pipeline_job(origin, "lighter-regularisation", tmp_path)
+    failed = [(name, r.stdout + r.stderr) for name, r in results if r.returncode]
+    assert not failed, failed
+    assert [name for name, _ in results][-1] == (
+        "Compare with the base branch and apply the quality gate"
+    )
+
+    tracked = git(checkout, "ls-files").splitlines()
+    assert RAW not in tracked, "the raw data must reach CI through DVC"
+    assert f"{RAW}.dvc" in tracked
+    assert (checkout / RAW).is_file(), "dvc pull did not fetch the raw data"
+
+    summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "Reproduced: dvc.lock and every metrics file match the commit." in summary
+    assert "**Quality gate passed**" in summary
+    params = {row[0]: row[1:] for row in markdown_table(summary, "Params")}
+    assert params == {"model.C": ["1", "0.5"]}
+
+    base = committed_json(checkout, "origin/main", "reports/metrics.json")
+    head = committed_json(checkout, "HEAD", "reports/metrics.json")
+    rows = {
+        row[1]: [float(cell) for cell in row[2:5]]
+        for row in markdown_table(summary, "Metrics")
+        if row[0] == "reports/metrics.json"
+    }
+    assert set(rows) == set(head)
+    for metric, (old, new, change) in rows.items():
+        assert old == pytest.approx(base[metric], abs=1e-6)
+        assert new == pytest.approx(head[metric], abs=1e-6)
+        assert change == pytest.approx(head[metric] - base[metric], abs=1e-6)
+    assert base["log_loss"] != head["log_loss"], "the change should move log loss"
+
+    quality = {row[0]: row[1:] for row in markdown_table(summary, "Data quality")}
+    assert quality["rows_in"][:2] == ["344", "344"]
+
+    report = checkout / "pipeline-report"
+    assert (report / "report.md").read_text() in summary
+    assert (report / "plots" / "index.html").is_file()
+    assert (
+        f"report={report.relative_to(checkout)}/report.md" in Path(env["GITHUB_OUTPUT"]).read_text()
+    )
+
+
+def test_stale_dvc_lock_fails_with_the_command_to_run(origin, tmp_path):
+    open_branch(origin, "forgot-to-reproduce", 0.5, reproduce=False)
+    _, env, results = run_pipeline_job(origin, "forgot-to-reproduce", tmp_path)
+    name, failure = results[-1]
+    assert name == "Check that the committed dvc.lock and metrics reproduce"
+    assert failure.returncode == 1
+    assert "stage 'train': changed params params.yaml:model.C" in failure.stderr
+    assert "Run `dvc repro` on your branch and commit" in failure.stderr
+    assert "Traceback" not in failure.stderr
+    assert "Reproduction check failed" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+
+
+def test_quality_gate_fails_a_crippled_model_and_names_the_limit(origin, tmp_path):
+    open_branch(origin, "crippled-model", 0.0001, reproduce=True)
+    checkout, env, results = run_pipeline_job(origin, "crippled-model", tmp_path)
+    name, failure = results[-1]
+    assert name == "Compare with the base branch and apply the quality gate"
+    assert failure.returncode == 1
+    assert "quality gate failed: " in failure.stderr and "f1_macro" in failure.stderr
+    summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    assert "**Quality gate failed**" in summary
+    gate = {row[0]: row for row in markdown_table(summary, "Quality gate")}
+    assert gate["f1_macro"][3:] == ["may drop by at most 0.01", "**failed**"]
+    assert float(gate["f1_macro"][2]) < float(gate["f1_macro"][1]) - 0.01
+    # The report still exists for the comment and the artifact.
+    assert (checkout / "pipeline-report" / "report.md").is_file()
+
+
+class FakeGitHub(BaseHTTPRequestHandler):
+    """GitHub's issue-comment endpoints, kept in memory, on 127.0.0.1."""
+
+    comments: ClassVar[list[dict]] = []
+    requests: ClassVar[list[tuple[str, str, str]]] = []
+
+    def reply(self, status: int, payload) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def read_body(self) -> dict:
+        return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+
+    def do_GET(self) -> None:
+        self.requests.append(("GET", self.path, self.headers["Authorization"]))
+        page = int(re.search(r"[?&]page=(\d+)", self.path)[1])
+        self.reply(200, self.comments[(page - 1) * 100 : page * 100])
+
+    def do_POST(self) -> None:
+        self.requests.append(("POST", self.path, self.headers["Authorization"]))
+        self.comments.append({"id": 1000 + len(self.comments), **self.read_body()})
+        self.reply(201, self.comments[-1])
+
+    def do_PATCH(self) -> None:
+        self.requests.append(("PATCH", self.path, self.headers["Authorization"]))
+        comment_id = int(self.path.rsplit("/", 1)[1])
+        (comment,) = [c for c in self.comments if c["id"] == comment_id]
+        comment.update(self.read_body())
+        self.reply(200, comment)
+
+    def log_message(self, *args) -> None:  # keep the test output quiet
+        pass
+
+
+def test_comment_step_posts_one_comment_and_updates_it(origin, tmp_path):
+    open_branch(origin, "for-comment", 0.5, reproduce=True)
+    checkout, env, results = run_pipeline_job(origin, "for-comment", tmp_path)
+    assert all(result.returncode == 0 for _, result in results)
+    steps = workflow_job(checkout, "pipeline.yml", "comment")["steps"]
+    (post,) = [step for step in steps if "run" in step]
+    FakeGitHub.comments[:] = [{"id": 7, "body": "an unrelated review comment"}]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env["GITHUB_API_URL"] = f"http://127.0.0.1:{server.server_port}"
+        values = {"github.token": "t0ken", "github.event.pull_request.number": "12"}
+        first = run_step(post, checkout, env, values)
+        assert first.returncode == 0, first.stderr
+        assert "created the report comment on pull request #12" in first.stdout
+        report = (checkout / "pipeline-report" / "report.md").read_text()
+        (checkout / "pipeline-report" / "report.md").write_text(report + "\nsecond push\n")
+        second = run_step(post, checkout, env, values)
+        assert "updated the report comment on pull request #12" in second.stdout
+    finally:
+        server.shutdown()
+    assert len(FakeGitHub.comments) == 2, "the second push must edit, not add, a comment"
+    assert FakeGitHub.comments[0]["body"] == "an unrelated review comment"
+    assert FakeGitHub.comments[1]["body"].endswith("second push\n")
+    assert "<!-- pipeline-report -->" in FakeGitHub.comments[1]["body"]
+    assert {auth for _, _, auth in FakeGitHub.requests} == {"Bearer t0ken"}
+    assert ("PATCH", "/repos/octo/penguins-ml/issues/comments/1001") in {
+        (method, path) for method, path, _ in FakeGitHub.requests
+    }
+    assert yaml.safe_load((checkout / "params.yaml").read_text())["model"]["C"] == 0.5
