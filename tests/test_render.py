@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -23,15 +24,17 @@ PROMPTS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 CHOICE_PROMPTS = {name: values for name, values in PROMPTS.items() if isinstance(values, list)}
 
 PACKAGE_FILES = [
-    "__init__.py", "compose.py", "errors.py", "files.py", "metrics.py", "modeling.py",
-    "params.py", "paths.py", "plots.py", "schema.py", "tuning.py",
+    "__init__.py", "actions.py", "compose.py", "errors.py", "files.py", "gate.py", "metrics.py",
+    "modeling.py", "params.py", "paths.py", "plots.py", "pr_comment.py", "report.py",
+    "revisions.py", "schema.py", "tuning.py", "verify.py",
     "stages/__init__.py", "stages/clean.py", "stages/evaluate.py", "stages/featurize.py",
     "stages/split.py", "stages/train.py",
 ]  # fmt: skip
 TEST_FILES = [
     "conftest.py", "test_config.py", "test_featurize_and_split.py", "test_pipeline.py",
-    "test_schema_and_clean.py", "test_train_and_evaluate.py",
+    "test_review.py", "test_schema_and_clean.py", "test_train_and_evaluate.py",
 ]  # fmt: skip
+DEMO_CSV = TEMPLATE / "{{cookiecutter.project_slug}}/data/raw/penguins-raw.csv"
 
 
 def uv_can_lock(python_version: str) -> bool:
@@ -50,12 +53,15 @@ def expected_git_files(
     demo_data="penguins",
     license="MIT",
     python_version="3.10",
+    dvc_remote="demo",
 ) -> set[str]:
     """The files the first commit must hold, written out from the spec."""
     files = {
         ".dvc/.gitignore", ".dvc/config", ".dvcignore", ".gitignore", ".pre-commit-config.yaml",
         "README.md", "dvc.yaml", "params.yaml", "pyproject.toml",
-        "conf/config.yaml", "conf/evaluate/default.yaml", "conf/features/default.yaml",
+        ".github/workflows/checks.yml", ".github/workflows/pipeline.yml",
+        "conf/config.yaml", "conf/review/default.yaml", "conf/evaluate/default.yaml",
+        "conf/features/default.yaml",
         "conf/split/default.yaml", "conf/model/random_forest.yaml",
         "conf/model/hist_gradient_boosting.yaml", "conf/tuning/default.yaml",
         "conf/experiment/forest.yaml", "conf/experiment/tuned_boosting.yaml",
@@ -72,6 +78,11 @@ def expected_git_files(
         files.add("conf/data/dataset.yaml")
     if license != "none":
         files.add("LICENSE")
+    if dvc_remote == "demo":
+        files |= {"dvc-demo-remote/README.md", "tests/test_demo_remote.py"}
+        if demo_data == "penguins":  # the CSV, pushed, under its content hash
+            md5 = hashlib.md5(DEMO_CSV.read_bytes()).hexdigest()
+            files.add(f"dvc-demo-remote/files/md5/{md5[:2]}/{md5[2:]}")
     if uv_can_lock(python_version):
         files.add("uv.lock")
     return files
@@ -152,7 +163,7 @@ def test_every_choice_bakes_with_the_expected_files(baked, answers):
     project = baked(**answers)
     kinds = {
         key: answers[key]
-        for key in ("task", "demo_data", "license", "python_version")
+        for key in ("task", "demo_data", "license", "python_version", "dvc_remote")
         if key in answers
     }
     assert set(git(project, "ls-files").splitlines()) == expected_git_files(**kinds)
@@ -273,6 +284,8 @@ BAD_ANSWERS = [
     ("task", "ranking"),
     ("demo_data", "iris"),
     ("license", "GPL-3.0"),
+    ("dvc_remote", "dropbox"),
+    ("remote_url", "s3://bucket/but-the-remote-is-demo"),
 ]
 
 
@@ -283,6 +296,50 @@ def test_bad_answer_is_refused_naming_the_prompt_and_nothing_is_left(tmp_path, p
     assert prompt in result.stderr
     assert repr(value) in result.stderr or value in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("remote", "url"),
+    [
+        ("s3", "my-bucket/data"),
+        ("gs", "s3://bucket/data"),
+        ("azure", "azure://"),
+        ("ssh", "user@host:/data"),
+        ("local", "relative/path"),
+    ],
+)
+def test_remote_url_must_suit_the_remote(tmp_path, remote, url):
+    result = bake(tmp_path, dvc_remote=remote, remote_url=url)
+    assert result.returncode != 0
+    assert f"remote_url: {url!r} is not a {remote} URL" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+REMOTE_URLS = {
+    "s3": "s3://my-bucket/penguins-ml",
+    "gs": "gs://my-bucket/penguins-ml",
+    "azure": "azure://my-container/penguins-ml",
+    "ssh": "ssh://user@storage.example.com/srv/dvc/penguins-ml",
+    "local": "/srv/dvc/penguins-ml",
+}
+
+
+@pytest.mark.parametrize("remote", ["demo", *REMOTE_URLS])
+def test_remote_is_the_default_with_its_dvc_extra(baked, remote):
+    project = baked(dvc_remote=remote)
+    config = (project / ".dvc/config").read_text()
+    name = "demo" if remote == "demo" else "storage"
+    assert f"[core]\n    analytics = false\n    remote = {name}\n" in config
+    url = "../dvc-demo-remote" if remote == "demo" else REMOTE_URLS[remote]
+    assert f"['remote \"{name}\"']\n    url = {url}" in config
+    dvc = next(d for d in pyproject(project)["project"]["dependencies"] if d.startswith("dvc"))
+    extra = f"[{remote}]" if remote in ("s3", "gs", "azure", "ssh") else ""
+    assert dvc == f"dvc{extra}>=3.50,<4"
+
+
+def test_a_custom_remote_url_is_used(baked):
+    project = baked(dvc_remote="s3", remote_url="s3://team-data/churn/v1")
+    assert "url = s3://team-data/churn/v1" in (project / ".dvc/config").read_text()
 
 
 def path_with_only(tmp_path: Path, tools: set[str]) -> str:

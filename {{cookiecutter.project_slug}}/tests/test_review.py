@@ -1,0 +1,136 @@
+"""Pull-request checks on hand-built inputs: the gate, reproduction checks, the report."""
+
+from __future__ import annotations
+
+import pytest
+
+from {{ cookiecutter.package_name }}.errors import ConfigError, PipelineError
+from {{ cookiecutter.package_name }}.gate import check_limits
+from {{ cookiecutter.package_name }}.pr_comment import MARKER, MAX_BODY, comment_body
+from {{ cookiecutter.package_name }}.report import changed_params, metric_rows, render
+from {{ cookiecutter.package_name }}.revisions import short_name
+from {{ cookiecutter.package_name }}.verify import metric_drift, stale_stages
+
+LIMITS = {"f1_macro": {"max_drop": 0.01}, "log_loss": {"max_rise": 0.05}}
+
+
+def test_gate_passes_small_changes_and_fails_large_ones_in_the_worse_direction():
+    base = {"f1_macro": 0.90, "log_loss": 0.30}
+    within = check_limits(base, {"f1_macro": 0.891, "log_loss": 0.34}, LIMITS, "test")
+    assert [v.passed for v in within] == [True, True]
+    worse = check_limits(base, {"f1_macro": 0.85, "log_loss": 0.40}, LIMITS, "test")
+    assert [(v.metric, v.passed) for v in worse] == [("f1_macro", False), ("log_loss", False)]
+    better = check_limits(base, {"f1_macro": 0.99, "log_loss": 0.01}, LIMITS, "test")
+    assert all(v.passed for v in better), "an improvement never breaks a limit"
+
+
+def test_gate_passes_a_metric_the_base_does_not_have_yet():
+    (verdict,) = check_limits({}, {"f1_macro": 0.5}, {"f1_macro": {"max_drop": 0}}, "test")
+    assert verdict.passed and verdict.base is None
+
+
+@pytest.mark.parametrize(
+    ("limits", "message"),
+    [
+        ({"f1_macro": {"max_fall": 0.1}}, r"review\.limits\.f1_macro must be one of max_drop"),
+        ({"f1_macro": {"max_drop": -1}}, r"max_drop must be a number >= 0, got -1"),
+        ({"f1_macro": {"max_drop": "a"}}, r"max_drop must be a number >= 0, got 'a'"),
+        ({"f1": {"max_drop": 0.1}}, r"review\.limits\.f1 names a metric the pipeline does not"),
+    ],
+)
+def test_gate_refuses_limits_that_would_check_nothing(limits, message):
+    with pytest.raises(ConfigError, match=message):
+        check_limits({"f1_macro": 1.0}, {"f1_macro": 1.0}, limits, "params.yaml")
+
+
+def lock(c: float, raw_md5: str = "aaa", model_md5: str = "m1") -> dict:
+    """A two-stage dvc.lock: train reads the raw file and params; evaluate reads the model."""
+    return {
+        "stages": {
+            "train": {
+                "cmd": "python -m train",
+                "deps": [{"path": "data/raw.csv", "md5": raw_md5}],
+                "params": {"params.yaml": {"model": {"C": c}}},
+                "outs": [{"path": "model.skops", "md5": model_md5}],
+            },
+            "evaluate": {
+                "cmd": "python -m evaluate",
+                "deps": [{"path": "model.skops", "md5": model_md5}],
+                "outs": [],
+            },
+        }
+    }
+
+
+def test_stale_stages_names_changed_params_and_sources_but_not_rebuilt_outputs():
+    assert stale_stages(lock(1.0), lock(1.0, model_md5="m2")) == []
+    assert stale_stages(lock(1.0), lock(0.5)) == [
+        "stage 'train': changed params params.yaml:model.C"
+    ]
+    assert stale_stages(lock(1.0), lock(1.0, raw_md5="bbb")) == [
+        "stage 'train': changed deps data/raw.csv"
+    ]
+    reproduced = lock(1.0)
+    reproduced["stages"]["extra"] = {"cmd": "x", "deps": [], "outs": []}
+    assert stale_stages(lock(1.0), reproduced) == ["stage 'extra' is not in the committed dvc.lock"]
+
+
+def test_metric_drift_allows_the_tolerance_and_no_more():
+    committed = {"m.json": {"accuracy": 0.9, "detail": {"rows": 10}}}
+    assert (
+        metric_drift(committed, {"m.json": {"accuracy": 0.90005, "detail": {"rows": 10}}}, 1e-4)
+        == []
+    )
+    assert metric_drift(
+        committed, {"m.json": {"accuracy": 0.91, "detail": {"rows": 11}}}, 1e-4
+    ) == [
+        "m.json: accuracy committed 0.9, reproduced 0.91",
+        "m.json: detail.rows committed 10, reproduced 11",
+    ]
+
+
+def test_report_rows_carry_base_head_and_change_and_skip_settings():
+    diff = {
+        "reports/metrics.json": {
+            "accuracy": {"old": 0.8, "new": 0.9, "diff": 0.1},
+            "new_metric": {"old": None, "new": 2.0},
+        },
+        "reports/tuning.json": {"enabled": {"old": False, "new": False}},
+    }
+    rows = metric_rows(diff, ["reports/metrics.json", "reports/tuning.json"])
+    assert [(r["metric"], r["base"], r["head"]) for r in rows] == [
+        ("accuracy", 0.8, 0.9),
+        ("new_metric", None, 2.0),
+    ]
+    assert rows[0]["change"] == pytest.approx(0.1)
+    assert rows[0]["relative"] == pytest.approx(0.125)
+    assert rows[1]["change"] is None
+
+
+def test_changed_params_lists_only_what_differs():
+    base = {"model": {"C": 1.0, "max_iter": 100}, "seed": 1}
+    head = {"model": {"C": 0.5, "max_iter": 100}, "seed": 1, "new": True}
+    assert changed_params(base, head) == [("model.C", 1.0, 0.5), ("new", None, True)]
+
+
+def test_rendered_report_leads_with_the_verdict_and_carries_the_marker():
+    limits = {"f1_macro": {"max_drop": 0.01}}
+    verdicts = check_limits({"f1_macro": 0.9}, {"f1_macro": 0.5}, limits, "x")
+    markdown = render("main (abc123)", [], [], [], verdicts, "the base", "open plots")
+    lines = markdown.splitlines()
+    assert lines[0] == MARKER
+    assert lines[3] == "**Quality gate failed**: `f1_macro` may drop by at most 0.01"
+    assert "No params changed." in markdown
+    assert "| `f1_macro` | 0.9 | 0.5 | may drop by at most 0.01 | **failed** |" in markdown
+
+
+def test_comment_body_is_marked_once_and_fits_githubs_limit():
+    assert comment_body(f"{MARKER}\nhello").count(MARKER) == 1
+    assert comment_body("hello").startswith(MARKER)
+    long = comment_body("x" * 100_000)
+    assert len(long) <= MAX_BODY and long.endswith("the job summary and the artifact)_")
+
+
+def test_unknown_base_revision_is_named(project_copy):
+    with pytest.raises(PipelineError, match="git revision 'no-such-branch' not found"):
+        short_name("no-such-branch")
