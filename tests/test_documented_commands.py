@@ -140,3 +140,34 @@ def test_bring_your_own_data_walkthrough(baked, copy_of):
     metrics = yaml.safe_load((project / "reports/metrics.json").read_text())
     assert metrics["r2"] > 0.7
     assert metrics["test_rows"] == 68  # 342 labelled rows, 20 % held out
+
+
+def test_pull_request_checks_and_the_demo_remote_as_documented(baked, copy_of, tmp_path):
+    project = copy_of(baked())
+    readme = project / "README.md"
+    dvc("repro", cwd=project)
+    run(["git", "add", "--all"], cwd=project)
+    run(["git", "commit", "--quiet", "-m", "Reproduce"], cwd=project)
+    run(["git", "checkout", "--quiet", "-b", "halve-c"], cwd=project)
+    model = project / "conf/model/logistic_regression.yaml"
+    model.write_text(model.read_text().replace("C: 1.0", "C: 0.5"))
+    run([sys.executable, "-m", "penguins_ml.compose"], cwd=project)
+    dvc(*documented(readme, "dvc repro")[1:], cwd=project)
+    run(["git", "add", "--all"], cwd=project)
+    run(["git", "commit", "--quiet", "-m", "Halve C"], cwd=project)
+
+    verify = documented(readme, "python -m penguins_ml.verify")
+    assert "match HEAD" in run([sys.executable, *verify[1:]], cwd=project).stdout
+    report = documented(readme, "python -m penguins_ml.report --base main")
+    shown = run([sys.executable, *report[1:]], cwd=project).stdout
+    assert "| `model.C` | 1 | 0.5 |" in shown and "**Quality gate passed**" in shown
+    assert (project / "pipeline-report/report.md").read_text() == shown.rstrip("\n") + "\n"
+    assert (project / "pipeline-report/plots/index.html").is_file()
+
+    documented(readme, "dvc push data/raw/<file>.csv.dvc")
+    raw = "data/raw/penguins-raw.csv"
+    dvc("push", f"{raw}.dvc", cwd=project)
+    clone = tmp_path / "clone"
+    run(["git", "clone", "--quiet", str(project), str(clone)], cwd=tmp_path)
+    dvc(*documented(readme, "dvc pull --allow-missing")[1:], cwd=clone)
+    assert (clone / raw).read_bytes() == (project / raw).read_bytes()

@@ -6,8 +6,16 @@ import pytest
 
 from {{ cookiecutter.package_name }}.errors import ConfigError, PipelineError
 from {{ cookiecutter.package_name }}.gate import check_limits
-from {{ cookiecutter.package_name }}.pr_comment import MARKER, MAX_BODY, comment_body
-from {{ cookiecutter.package_name }}.report import changed_params, metric_rows, render
+from {{ cookiecutter.package_name }}.pr_comment import (
+    MARKER,
+    MAX_BODY,
+    comment_body,
+)
+from {{ cookiecutter.package_name }}.report import (
+    changed_params,
+    metric_rows,
+    render,
+)
 from {{ cookiecutter.package_name }}.revisions import short_name
 from {{ cookiecutter.package_name }}.verify import metric_drift, stale_stages
 
