@@ -133,30 +133,32 @@ def test_pull_request_reports_params_and_metrics_against_main(origin, tmp_path):
     report = checkout / "pipeline-report"
     assert (report / "report.md").read_text() in summary
     assert (report / "plots" / "index.html").is_file()
-    assert (
-        f"report={report.relative_to(checkout)}/report.md" in Path(env["GITHUB_OUTPUT"]).read_text()
-    )
+    outputs = Path(env["GITHUB_OUTPUT"]).read_text()
+    assert "report=pipeline-report/report.md" in outputs
+
+
+def failing_job(origin: Path, branch: str, regularisation: float, reproduce: bool, tmp: Path):
+    """Open the branch, run the job; return the checkout, env, and the step that failed."""
+    open_branch(origin, branch, regularisation, reproduce)
+    checkout, env, results = run_pipeline_job(origin, branch, tmp)
+    name, failure = results[-1]
+    assert failure.returncode == 1, failure.stdout + failure.stderr
+    assert "Traceback" not in failure.stderr
+    return checkout, env, name, failure.stderr
 
 
 def test_stale_dvc_lock_fails_with_the_command_to_run(origin, tmp_path):
-    open_branch(origin, "forgot-to-reproduce", 0.5, reproduce=False)
-    _, env, results = run_pipeline_job(origin, "forgot-to-reproduce", tmp_path)
-    name, failure = results[-1]
+    _, env, name, error = failing_job(origin, "forgot-to-reproduce", 0.5, False, tmp_path)
     assert name == "Check that the committed dvc.lock and metrics reproduce"
-    assert failure.returncode == 1
-    assert "stage 'train': changed params params.yaml:model.C" in failure.stderr
-    assert "Run `dvc repro` on your branch and commit" in failure.stderr
-    assert "Traceback" not in failure.stderr
+    assert "stage 'train': changed params params.yaml:model.C" in error
+    assert "Run `dvc repro` on your branch and commit" in error
     assert "Reproduction check failed" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
 
 
 def test_quality_gate_fails_a_crippled_model_and_names_the_limit(origin, tmp_path):
-    open_branch(origin, "crippled-model", 0.0001, reproduce=True)
-    checkout, env, results = run_pipeline_job(origin, "crippled-model", tmp_path)
-    name, failure = results[-1]
+    checkout, env, name, error = failing_job(origin, "crippled-model", 0.0001, True, tmp_path)
     assert name == "Compare with the base branch and apply the quality gate"
-    assert failure.returncode == 1
-    assert "quality gate failed: " in failure.stderr and "f1_macro" in failure.stderr
+    assert "quality gate failed: " in error and "f1_macro" in error
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
     assert "**Quality gate failed**" in summary
     gate = {row[0]: row for row in markdown_table(summary, "Quality gate")}

@@ -49,9 +49,19 @@ def write_csv(frame: pd.DataFrame, target: Path) -> None:
     write_with(target, lambda path: frame.to_csv(path, index=False, lineterminator="\n"))
 
 
-def write_json(payload: Any, target: Path) -> None:
-    text = json.dumps(payload, indent=2, sort_keys=False) + "\n"
+def write_text(text: str, target: Path) -> None:
     write_with(target, lambda path: path.write_text(text, encoding="utf-8"))
+
+
+def write_json(payload: Any, target: Path) -> None:
+    write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", target)
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON input, saying which stage produces it when it is missing."""
+    if not Path(path).is_file():
+        raise DataError(f"{path} not found. It is produced by an earlier stage: run `dvc repro`.")
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def read_parquet(path: Path) -> pd.DataFrame:

@@ -8,6 +8,7 @@ skops stores the model without pickle; loading accepts only the types listed in
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,11 @@ def model_inputs(frame: pd.DataFrame, columns: list[str], categorical: list[str]
     for column in categorical:
         inputs[column] = inputs[column].astype(object).where(inputs[column].notna(), np.nan)
     return inputs
+
+
+def model_version(path: Path) -> str:
+    """The model file's MD5, shortened: the same hash dvc.lock records for it."""
+    return hashlib.md5(Path(path).read_bytes()).hexdigest()[:12]
 
 
 def save_model(model: Pipeline, path: Path) -> None:

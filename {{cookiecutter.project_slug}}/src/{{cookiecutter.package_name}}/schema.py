@@ -125,6 +125,29 @@ def validate_raw(frame: pd.DataFrame, specs: list[ColumnSpec], source: Path) -> 
         raise DataError(describe_failures(errors.failure_cases, source)) from None
 
 
+def split_valid(
+    frame: pd.DataFrame, specs: list[ColumnSpec], source: Path
+) -> tuple[pd.DataFrame, str | None]:
+    """The rows that pass the schema, and what is wrong with the others (None if nothing).
+
+    For monitoring, where a few bad rows should be reported, not stop the measurement.
+    A missing column, or a failure not tied to rows, still raises DataError.
+    """
+    try:
+        return validate_raw(frame, specs, source), None
+    except DataError:
+        pass
+    try:
+        build_schema(specs).validate(frame, lazy=True)
+    except SchemaErrors as errors:
+        cases = errors.failure_cases
+        if cases["index"].isna().any():
+            raise DataError(describe_failures(cases, source)) from None
+        valid = frame.drop(index=cases["index"].astype(int).unique())
+        return validate_raw(valid, specs, source), describe_failures(cases, source)
+    raise AssertionError("unreachable: validate_raw failed but the schema passed")
+
+
 def describe_failures(failure_cases: pd.DataFrame, source: Path) -> str:
     """One line per (column, check): the offending values and the CSV lines they sit on."""
     lines = [f"{source} breaks the declared schema (conf/data/):"]

@@ -1,13 +1,15 @@
 """Stage 5, evaluate: score the saved model on the held-out test split.
 
 Writes the test metrics (a DVC metrics file), the tables behind the plots dvc.yaml
-declares, and metrics per slice of ``evaluate.slice_columns`` as a first fairness
-check: a large gap between groups is worth a look before the model is used.
+declares, metrics per slice of ``evaluate.slice_columns`` as a first fairness check
+(a large gap between groups is worth a look before the model is used), and the
+model's metadata and card (model_card.py).
 """
 
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -15,8 +17,9 @@ from sklearn.inspection import permutation_importance
 
 from .. import paths, plots
 from ..errors import ConfigError, run_main
-from ..files import read_parquet, write_csv, write_json
+from ..files import read_json, read_parquet, write_csv, write_json, write_text
 from ..metrics import rounded, score
+from ..model_card import model_metadata, render_card
 from ..modeling import check_columns, feature_columns, load_model, model_inputs
 from ..params import get, get_task, load_params
 
@@ -97,6 +100,25 @@ def write_results(results: dict[str, Any]) -> None:
         write_csv(results["predictions"], paths.PLOTS / "predictions.csv")
 
 
+def write_model_record(params: dict[str, Any], results: dict[str, Any]) -> None:
+    """models/metadata.json beside the model, and the model card, from this run."""
+    metadata = model_metadata(
+        paths.MODEL, get(params, "model"), Path(get(params, "data.raw_path")), results["metrics"]
+    )
+    card = render_card(
+        task=get_task(params),
+        target=get(params, "data.target"),
+        metadata=metadata,
+        rows_after_cleaning=read_json(paths.DATA_QUALITY)["rows_out"],
+        train_rows=len(read_parquet(paths.TRAIN)),
+        slices=results["slices"],
+        importance=results["importance"].to_dict("records"),
+        largest_gap=float(get(params, "evaluate.fairness_gap")),
+    )
+    write_json(metadata, paths.METADATA)
+    write_text(card, paths.MODEL_CARD)
+
+
 def main() -> None:
     params = load_params()
     numeric, categorical = feature_columns(get(params, "features"))
@@ -116,6 +138,7 @@ def main() -> None:
         seed=get(params, "seed"),
     )
     write_results(results)
+    write_model_record(params, results)
     print(f"evaluate: test {results['metrics']} -> {paths.METRICS}")
 
 

@@ -1,0 +1,102 @@
+"""Distributions of a reference sample and a new one, and the statistics that compare them.
+
+Per column: the population stability index (PSI, over the reference's quantile bins
+for numbers, over categories otherwise), a two-sample test (Kolmogorov-Smirnov for
+numbers, chi-squared for categories, from scipy.stats) and the change in the rate
+of missing values. PSI reads, by convention: below 0.1 stable, 0.1 to 0.2 a moderate
+shift, above 0.2 a significant one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+EPSILON = 1e-4  # stands in for an empty bin, so PSI stays finite
+SAMPLE_SIZE = 5000  # reference values kept for the KS test
+MISSING = "(missing)"
+
+
+def psi(expected: np.ndarray, actual: np.ndarray) -> float:
+    """Population stability index between two vectors of proportions."""
+    expected = np.clip(np.asarray(expected, dtype=float), EPSILON, None)
+    actual = np.clip(np.asarray(actual, dtype=float), EPSILON, None)
+    return float(np.sum((actual - expected) * np.log(actual / expected)))
+
+
+def numeric_profile(values: pd.Series, bins: int, seed: int) -> dict[str, Any]:
+    """Quantile bin edges, the share of values in each bin, missing rate, a sample."""
+    present = values.dropna().astype(float)
+    edges = np.unique(np.quantile(present, np.linspace(0, 1, bins + 1)[1:-1]))
+    sample = present.sample(min(len(present), SAMPLE_SIZE), random_state=seed)
+    return {
+        "kind": "numeric",
+        "edges": edges.tolist(),
+        "proportions": bin_shares(present, edges).tolist(),
+        "missing_rate": float(values.isna().mean()),
+        "sample": sorted(sample.round(6).tolist()),
+    }
+
+
+def categorical_profile(values: pd.Series) -> dict[str, Any]:
+    counts = values.astype(object).where(values.notna(), MISSING).value_counts()
+    present = counts.drop(MISSING, errors="ignore")
+    return {
+        "kind": "categorical",
+        "counts": {str(k): int(v) for k, v in sorted(present.items(), key=lambda kv: str(kv[0]))},
+        "missing_rate": float(values.isna().mean()),
+    }
+
+
+def bin_shares(values: pd.Series, edges: list[float] | np.ndarray) -> np.ndarray:
+    """The share of ``values`` in each bin: (-inf, e1], (e1, e2], ..., (ek, inf)."""
+    if len(values) == 0:
+        return np.zeros(len(edges) + 1)
+    indices = np.searchsorted(np.asarray(edges), values.to_numpy(dtype=float), side="left")
+    return np.bincount(indices, minlength=len(edges) + 1) / len(values)
+
+
+def compare_numeric(reference: dict[str, Any], values: pd.Series) -> dict[str, Any]:
+    present = values.dropna().astype(float)
+    result = {
+        "psi": round(psi(reference["proportions"], bin_shares(present, reference["edges"])), 6),
+        "missing_rate": round(float(values.isna().mean()), 6),
+        "reference_missing_rate": reference["missing_rate"],
+        "test": "kolmogorov-smirnov",
+        "p_value": None,
+    }
+    if len(present) and reference["sample"]:
+        result["p_value"] = float(stats.ks_2samp(reference["sample"], present).pvalue)
+    return result
+
+
+def compare_categorical(reference: dict[str, Any], values: pd.Series) -> dict[str, Any]:
+    counts = values.dropna().astype(str).value_counts()
+    categories = sorted(set(reference["counts"]) | set(counts.index))
+    expected = np.array([reference["counts"].get(c, 0) for c in categories], dtype=float)
+    actual = np.array([counts.get(c, 0) for c in categories], dtype=float)
+    result = {
+        "psi": round(psi(expected / max(expected.sum(), 1), actual / max(actual.sum(), 1)), 6),
+        "missing_rate": round(float(values.isna().mean()), 6),
+        "reference_missing_rate": reference["missing_rate"],
+        "test": "chi-squared",
+        "p_value": None,
+        "unseen_categories": [c for c in categories if c not in reference["counts"]],
+    }
+    if actual.sum() and len(categories) > 1:
+        table = np.vstack([expected, actual])
+        result["p_value"] = float(stats.chi2_contingency(table).pvalue)
+    return result
+
+
+def compare(reference: dict[str, Any], values: pd.Series) -> dict[str, Any]:
+    if reference["kind"] == "numeric":
+        return compare_numeric(reference, values)
+    return compare_categorical(reference, values)
+
+
+def profile(values: pd.Series, categorical: bool, bins: int, seed: int) -> dict[str, Any]:
+    return categorical_profile(values) if categorical else numeric_profile(values, bins, seed)

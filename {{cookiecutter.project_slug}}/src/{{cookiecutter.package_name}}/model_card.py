@@ -1,0 +1,160 @@
+"""What a model is and where it came from: metadata beside the model, a readable card.
+
+``evaluate`` writes both on every run, so neither can go stale:
+``models/metadata.json`` (commit, model and parameters, training-data hash, metrics,
+library versions) travels with the model file and is served by the API; the card,
+``reports/model_card.md``, is for people deciding whether to use the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from importlib import metadata as installed
+from pathlib import Path
+from typing import Any
+
+PROJECT_NAME = "{{ cookiecutter.project_name }}"
+LIBRARIES = ["scikit-learn", "pandas", "numpy", "skops", "dvc", "hydra-core"]
+
+
+def file_md5(path: Path) -> str:
+    """The MD5 DVC records for a file in its .dvc file and dvc.lock."""
+    return hashlib.md5(Path(path).read_bytes()).hexdigest()
+
+
+def current_commit() -> dict[str, Any]:
+    """HEAD, and whether the working tree differs from it (then the card says so)."""
+
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=False)
+
+    head = git("rev-parse", "HEAD")
+    if head.returncode != 0:
+        return {"commit": None, "uncommitted_changes": None}
+    changes = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+    return {"commit": head.stdout.strip(), "uncommitted_changes": bool(changes)}
+
+
+def library_versions() -> dict[str, str]:
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = installed.version(name)
+        except installed.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def model_metadata(
+    model_path: Path, model_config: dict[str, Any], raw_path: Path, metrics: dict[str, Any]
+) -> dict[str, Any]:
+    arguments = {key: value for key, value in model_config.items() if key != "search_space"}
+    return {
+        "model": {
+            "file": str(model_path),
+            "md5": file_md5(model_path),
+            "class": model_config["_target_"],
+            "parameters": {k: v for k, v in arguments.items() if k != "_target_"},
+        },
+        "training_data": {"file": str(raw_path), "md5": file_md5(raw_path)},
+        "git": current_commit(),
+        "test_metrics": metrics,
+        "libraries": library_versions(),
+    }
+
+
+def number(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def slice_lines(slices: dict[str, Any], largest_gap: float) -> tuple[list[str], list[str]]:
+    """Per-slice rows, and the fairness findings: gaps over ``largest_gap``."""
+    rows, findings = [], []
+    for column, result in slices.items():
+        for group, scores in result["groups"].items():
+            shown = ", ".join(f"{k} {number(v)}" for k, v in scores.items() if k != "rows")
+            rows.append(f"| `{column}` | {group} | {scores['rows']} | {shown} |")
+        for metric, gap in result["largest_gap"].items():
+            if gap > largest_gap:
+                findings.append(f"- `{column}`: {metric} differs by {number(gap)} between groups")
+    return rows, findings
+
+
+def render_card(
+    task: str,
+    target: str,
+    metadata: dict[str, Any],
+    rows_after_cleaning: int,
+    train_rows: int,
+    slices: dict[str, Any],
+    importance: list[dict[str, Any]],
+    largest_gap: float,
+) -> str:
+    """The model card as Markdown."""
+    model, data, git = metadata["model"], metadata["training_data"], metadata["git"]
+    metrics = metadata["test_metrics"]
+    slice_rows, findings = slice_lines(slices, largest_gap)
+    commit = git["commit"] or "not a git repository"
+    if git["uncommitted_changes"]:
+        commit += " (with uncommitted changes)"
+    parameters = ", ".join(f"`{k}={v}`" for k, v in model["parameters"].items())
+    lines = [
+        f"# Model card: {PROJECT_NAME}",
+        "",
+        "Written by the `evaluate` stage on every `dvc repro`; do not edit by hand.",
+        "",
+        "## Intended use",
+        "",
+        f"Predicts `{target}` ({task}) from the inputs listed in `conf/features/`, for rows",
+        "shaped like the training data (the schema in `conf/data/`). Inputs outside that",
+        "schema are refused; inputs that drift from the training data should be checked",
+        "with the `monitor` command before their predictions are trusted.",
+        "",
+        "## Model",
+        "",
+        f"- `{model['class']}`: {parameters or 'default parameters'}",
+        f"- file `{model['file']}`, MD5 `{model['md5']}` (the version predictions carry)",
+        f"- trained from commit `{commit}`",
+        "",
+        "## Training data",
+        "",
+        f"- source `{data['file']}`, MD5 `{data['md5']}` (as in its `.dvc` file)",
+        f"- {rows_after_cleaning} rows after cleaning; {train_rows} in the training split",
+        "",
+        f"## Test metrics ({metrics.get('test_rows', '?')} rows in the test split)",
+        "",
+        "| metric | value |",
+        "| --- | --- |",
+        *(f"| {k} | {number(v)} |" for k, v in metrics.items() if k != "test_rows"),
+        "",
+        "## Metrics per slice",
+        "",
+        "| column | group | rows | metrics |",
+        "| --- | --- | --- | --- |",
+        *slice_rows,
+        "",
+        "## Permutation importance (test split)",
+        "",
+        "| feature | mean drop in score | std |",
+        "| --- | --- | --- |",
+        *(f"| `{r['feature']}` | {number(r['importance'])} | {number(r['std'])} |" for r in importance),
+        "",
+        "## Fairness check",
+        "",
+        *(
+            [f"Gaps between slice groups above {largest_gap}:", "", *findings]
+            if findings
+            else [f"No metric differs by more than {largest_gap} between the groups of any slice."]
+        ),
+        "",
+        "## Known limitations",
+        "",
+        "- Trained and tested on one dataset; its test split is small, so metrics carry",
+        "  sampling noise (see the slice sizes above).",
+        "- Slices with few rows give unstable per-group metrics; a gap there may be noise.",
+        "- Permutation importance measures this model's reliance on a feature, not a causal",
+        "  effect, and shares credit between correlated features.",
+        "",
+    ]
+    return "\n".join(lines)
