@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.conftest import bake, tool_env
 
-STAGES = ["clean", "featurize", "split", "train", "evaluate"]
+STAGES = ["clean", "featurize", "split", "train", "evaluate", "profile"]
 
 
 def timed(command: list[str], cwd: Path) -> float:

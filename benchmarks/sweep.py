@@ -5,7 +5,7 @@
 A queued sweep of eight random-forest experiments (n_estimators 50..400) run with one
 worker and with two, each on a freshly baked and reproduced project; and one model
 parameter change run as `dvc exp run -S` against the same change made in params.yaml
-and run with `dvc repro` (both rerun train and evaluate only).
+and run with `dvc repro` (both rerun train, evaluate and profile only).
 """
 
 from __future__ import annotations

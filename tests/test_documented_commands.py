@@ -72,7 +72,7 @@ def test_generated_readme_commands(baked, copy_of):
     assert "split.test_size" in stale.stderr and "Traceback" not in stale.stderr
     run(compose, cwd=project)
     run(check, cwd=project)
-    assert stages_run(dvc("repro", cwd=project)) == ["split", "train", "evaluate"]
+    assert stages_run(dvc("repro", cwd=project)) == ["split", "train", "evaluate", "profile"]
 
     for command in (
         "dvc exp run -S model=random_forest -S model.n_estimators=300",
@@ -82,6 +82,7 @@ def test_generated_readme_commands(baked, copy_of):
         assert stages_run(dvc(*documented(readme, command)[1:], cwd=project)) == [
             "train",
             "evaluate",
+            "profile",
         ]
     assert json.loads((project / "reports/tuning.json").read_text())["enabled"] is True
     shown = dvc(*documented(readme, "dvc exp show --only-changed")[1:], "--json", cwd=project)
@@ -136,6 +137,7 @@ def test_bring_your_own_data_walkthrough(baked, copy_of):
         "split",
         "train",
         "evaluate",
+        "profile",
     ]
     metrics = yaml.safe_load((project / "reports/metrics.json").read_text())
     assert metrics["r2"] > 0.7

@@ -12,7 +12,8 @@ from .conftest import dvc, stages_run
 
 pytestmark = pytest.mark.slow
 
-ALL_STAGES = ["clean", "featurize", "split", "train", "evaluate"]
+ALL_STAGES = ["clean", "featurize", "split", "train", "evaluate", "profile"]
+AFTER_TRAINING = ["train", "evaluate", "profile"]
 METRIC_FILES = [
     "reports/metrics.json",
     "reports/validation_metrics.json",
@@ -78,9 +79,9 @@ def test_repro_runs_everything_once_and_reruns_only_what_changed(baked, copy_of,
     assert read_metrics(project) == forced_once == cold
 
     set_model_parameter(project, *MODEL_PARAMETER[task])
-    # Only train's own params changed; evaluate follows because train rewrites the model.
+    # Only train's own params changed; evaluate and profile follow: they read the model.
     assert set(json.loads(dvc("status", "--json", cwd=project).stdout)) == {"train"}
-    assert stages_run(dvc("repro", cwd=project)) == ["train", "evaluate"]
+    assert stages_run(dvc("repro", cwd=project)) == AFTER_TRAINING
     assert not (project / "outputs").exists(), "a stage created Hydra run directories"
 
 
@@ -90,7 +91,7 @@ def test_experiment_recomposes_params_from_conf_and_reruns_only_training(baked, 
     result = dvc(
         "exp", "run", "-S", "model=random_forest", "-S", "model.n_estimators=50", cwd=project
     )
-    assert stages_run(result) == ["train", "evaluate"]
+    assert stages_run(result) == AFTER_TRAINING
     params = yaml.safe_load((project / "params.yaml").read_text())
     assert params["model"]["_target_"] == "sklearn.ensemble.RandomForestClassifier"
     assert params["model"]["n_estimators"] == 50

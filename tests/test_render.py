@@ -24,15 +24,17 @@ PROMPTS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 CHOICE_PROMPTS = {name: values for name, values in PROMPTS.items() if isinstance(values, list)}
 
 PACKAGE_FILES = [
-    "__init__.py", "actions.py", "compose.py", "errors.py", "files.py", "gate.py", "metrics.py",
-    "modeling.py", "params.py", "paths.py", "plots.py", "pr_comment.py", "report.py",
-    "revisions.py", "schema.py", "tuning.py", "verify.py",
+    "__init__.py", "actions.py", "champion.py", "compose.py", "drift.py", "errors.py",
+    "files.py", "gate.py", "metrics.py", "model_card.py", "modeling.py", "monitor.py",
+    "params.py", "paths.py", "plots.py", "pr_comment.py", "predict.py", "report.py",
+    "revisions.py", "schema.py", "serve.py", "tuning.py", "verify.py",
     "stages/__init__.py", "stages/clean.py", "stages/evaluate.py", "stages/featurize.py",
-    "stages/split.py", "stages/train.py",
+    "stages/profile.py", "stages/split.py", "stages/train.py",
 ]  # fmt: skip
 TEST_FILES = [
     "conftest.py", "test_config.py", "test_featurize_and_split.py", "test_pipeline.py",
-    "test_review.py", "test_schema_and_clean.py", "test_train_and_evaluate.py",
+    "test_operations.py", "test_review.py", "test_schema_and_clean.py",
+    "test_train_and_evaluate.py",
 ]  # fmt: skip
 DEMO_CSV = TEMPLATE / "{{cookiecutter.project_slug}}/data/raw/penguins-raw.csv"
 
@@ -61,6 +63,7 @@ def expected_git_files(
         "README.md", "dvc.yaml", "params.yaml", "pyproject.toml",
         ".github/workflows/checks.yml", ".github/workflows/pipeline.yml",
         "conf/config.yaml", "conf/review/default.yaml", "conf/evaluate/default.yaml",
+        "conf/monitor/default.yaml", ".github/workflows/monitor.yml", "data/batches/.gitkeep",
         "conf/features/default.yaml",
         "conf/split/default.yaml", "conf/model/random_forest.yaml",
         "conf/model/hist_gradient_boosting.yaml", "conf/tuning/default.yaml",

@@ -49,7 +49,7 @@ def check(command: list[str], cwd: Path) -> None:
 def test_workflows_pass_schema_actionlint_and_zizmor(baked, answers):
     project = baked(**answers)
     files = [str(path.relative_to(project)) for path in workflows(project)]
-    assert files == [".github/workflows/checks.yml", ".github/workflows/pipeline.yml"]
+    assert files == [f".github/workflows/{name}.yml" for name in ("checks", "monitor", "pipeline")]
     check(
         [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *files],
         project,
@@ -86,8 +86,9 @@ def test_workflows_are_least_privilege_and_pinned(baked, answers):
 @pytest.mark.parametrize("remote", REMOTES)
 def test_pipeline_reads_exactly_the_secrets_its_remote_needs(baked, remote):
     project = baked(dvc_remote=remote)
-    text = (project / ".github/workflows/pipeline.yml").read_text()
-    assert set(re.findall(r"secrets\.(\w+)", text)) == SECRETS[remote]
+    for workflow in ("pipeline.yml", "monitor.yml"):
+        text = (project / ".github/workflows" / workflow).read_text()
+        assert set(re.findall(r"secrets\.(\w+)", text)) == SECRETS[remote], workflow
     readme = (project / "README.md").read_text()
     for secret in SECRETS[remote]:
         assert f"`{secret}`" in readme, f"README.md does not explain the secret {secret}"

@@ -138,7 +138,10 @@ def render_card(
         "",
         "| feature | mean drop in score | std |",
         "| --- | --- | --- |",
-        *(f"| `{r['feature']}` | {number(r['importance'])} | {number(r['std'])} |" for r in importance),
+        *(
+            f"| `{r['feature']}` | {number(r['importance'])} | {number(r['std'])} |"
+            for r in importance
+        ),
         "",
         "## Fairness check",
         "",

@@ -91,10 +91,8 @@ def to_markdown(source: Path, report: dict[str, Any]) -> str:
     for column, result in rows.items():
         p_value = "n/a" if result["p_value"] is None else f"{result['p_value']:.2g}"
         missing = f"{result['reference_missing_rate']:.1%} -> {result['missing_rate']:.1%}"
-        flag = "; ".join(result["drift"]) or "no"
-        lines.append(
-            f"| `{column}` | {result['psi']:.3f} | {result['test']} | {p_value} | {missing} | {flag} |"
-        )
+        cells = [f"`{column}`", f"{result['psi']:.3f}", result["test"], p_value, missing]
+        lines.append("| " + " | ".join([*cells, "; ".join(result["drift"]) or "no"]) + " |")
     return "\n".join([*lines, ""])
 
 

@@ -29,6 +29,7 @@ from .schema import ColumnSpec, column_specs, read_raw_csv, validate_raw
 from .stages.clean import tidy
 from .stages.featurize import derive_features
 
+
 def input_specs(params: dict[str, Any]) -> list[ColumnSpec]:
     """The raw schema without the target, which new data need not have."""
     target = get(params, "data.target")

@@ -1,0 +1,370 @@
+"""The operation half, end to end in baked projects: predict, serve, monitor, release, replace.
+
+Real git, DVC, GTO tags and a real uvicorn server on 127.0.0.1; every command is the one
+the generated README documents.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from .conftest import dvc, run, tool_env
+
+pytestmark = pytest.mark.slow
+
+PACKAGE = "penguins_ml"
+RAW = "data/raw/penguins-raw.csv"
+NA_MARKERS = {"NA", ".", ""}  # conf/data/penguins.yaml
+MODEL_CONF = "conf/model/logistic_regression.yaml"
+
+
+def python(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return run([sys.executable, *args], cwd=project, check=check)
+
+
+def gto(project: Path, *args: str) -> str:
+    return run([str(Path(sys.executable).with_name("gto")), *args], cwd=project).stdout.strip()
+
+
+def commit(project: Path, message: str) -> None:
+    run(["git", "add", "--all"], cwd=project)
+    run(["git", "commit", "--quiet", "-m", message], cwd=project)
+
+
+@pytest.fixture(scope="module")
+def reproduced(baked, tmp_path_factory) -> Path:
+    """The default project with its pipeline reproduced and committed."""
+    project = tmp_path_factory.mktemp("reproduced") / "penguins-ml"
+    subprocess.run(["git", "clone", "--quiet", str(baked()), str(project)], check=True)
+    dvc("pull", "--allow-missing", cwd=project)
+    dvc("repro", cwd=project)
+    commit(project, "Reproduce")
+    return project
+
+
+def raw_records(path: Path) -> list[dict]:
+    """The raw CSV's rows as JSON records, with its missing-value markers as null."""
+    with path.open(newline="") as handle:
+        return [
+            {k: (None if v in NA_MARKERS else v) for k, v in row.items()}
+            for row in csv.DictReader(handle)
+        ]
+
+
+def pipelines_own_predictions(project: Path) -> list:
+    """What the model predicts for every cleaned, featurized row, via the stages' outputs."""
+    script = (
+        "import json, pandas as pd\n"
+        f"from {PACKAGE}.modeling import load_model, model_inputs, feature_columns\n"
+        f"from {PACKAGE}.params import load_params\n"
+        "numeric, categorical = feature_columns(load_params()['features'])\n"
+        "features = pd.read_parquet('data/processed/features.parquet')\n"
+        "inputs = model_inputs(features, numeric + categorical, categorical)\n"
+        "print(json.dumps(load_model('models/model.skops').predict(inputs).tolist()))\n"
+    )
+    return json.loads(python(project, "-c", script).stdout)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def call(url: str, payload=None) -> tuple[int, dict]:
+    data = None if payload is None else json.dumps(payload).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def test_batch_and_api_predictions_equal_the_pipelines_own(reproduced, tmp_path):
+    readme = (reproduced / "README.md").read_text()
+    quality = json.loads((reproduced / "reports/data_quality.json").read_text())
+    assert quality["rows_in"] == quality["rows_out"], "rows must line up one to one"
+    expected = pipelines_own_predictions(reproduced)
+
+    assert f"python -m {PACKAGE}.predict --input new.csv --output predictions.parquet" in readme
+    output = tmp_path / "predictions.parquet"
+    python(reproduced, "-m", f"{PACKAGE}.predict", "--input", RAW, "--output", str(output))
+    batch = pd.read_parquet(output)
+    assert batch["prediction"].tolist() == expected
+    assert batch["line"].tolist() == list(range(2, len(expected) + 2))
+
+    documented = f"uvicorn {PACKAGE}.serve:create_app --factory --port 8000"
+    assert documented in readme
+    port = free_port()
+    command = [sys.executable, "-m", *documented.split()[:-1], str(port)]
+    server = subprocess.Popen(
+        command,
+        cwd=reproduced,
+        env=tool_env(PYTHONPATH=str(reproduced / "src")),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, health = call(f"{base}/health")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert server.poll() is None, server.stderr.read()
+                assert time.monotonic() < deadline, "uvicorn did not start"
+                time.sleep(0.3)
+        assert (status, health["status"]) == (200, "ok")
+        status, answer = call(f"{base}/predict", raw_records(reproduced / RAW))
+        assert status == 200, answer
+        assert [row["prediction"] for row in answer["predictions"]] == expected
+        assert answer["model_version"] == batch["model_version"][0] == health["model_version"]
+        status, metadata = call(f"{base}/metadata")
+        assert metadata["training_data"]["md5"] == yaml_md5(reproduced / f"{RAW}.dvc")
+        assert metadata["test_metrics"] == json.loads(
+            (reproduced / "reports/metrics.json").read_text()
+        )
+
+        bad = {**raw_records(reproduced / RAW)[0], "Island": "Atlantis", "Body Mass (g)": "heavy"}
+        status, refusal = call(f"{base}/predict", bad)
+        fields = {tuple(error["loc"][-1:]) for error in refusal["detail"]}
+        assert status == 422 and {("Island",), ("Body Mass (g)",)} <= fields
+        status, refusal = call(f"{base}/predict", [])
+        assert status == 422 and "at least 1 item" in json.dumps(refusal)
+        assert "Traceback" not in json.dumps(refusal)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def yaml_md5(pointer: Path) -> str:
+    import yaml
+
+    return yaml.safe_load(pointer.read_text())["outs"][0]["md5"]
+
+
+def write_batch(project: Path, path: Path, change) -> Path:
+    raw = pd.read_csv(project / RAW, dtype=str, keep_default_na=False)
+    change(raw).to_csv(path, index=False)
+    return path
+
+
+def shift(raw: pd.DataFrame) -> pd.DataFrame:
+    """The issue's injected shift: body mass scaled by 1.3 and one island removed."""
+    shifted = raw[raw["Island"] != "Torgersen"].copy()
+    mass = pd.to_numeric(shifted["Body Mass (g)"], errors="coerce") * 1.3
+    shifted["Body Mass (g)"] = mass.round().astype("Int64").astype(str).replace("<NA>", "NA")
+    return shifted
+
+
+def test_monitor_flags_an_injected_shift_and_passes_a_fresh_sample(reproduced, tmp_path):
+    readme = (reproduced / "README.md").read_text()
+    assert f"python -m {PACKAGE}.monitor --input new.csv" in readme
+    fresh = write_batch(
+        reproduced, tmp_path / "fresh.csv", lambda raw: raw.sample(150, random_state=7)
+    )
+    result = python(
+        reproduced,
+        "-m",
+        f"{PACKAGE}.monitor",
+        "--input",
+        str(fresh),
+        "--output",
+        str(tmp_path / "ok"),
+    )
+    report = json.loads((tmp_path / "ok/drift.json").read_text())
+    assert (report["status"], report["drifted_columns"]) == ("ok", []), result.stdout
+
+    shifted = write_batch(reproduced, tmp_path / "shifted.csv", shift)
+    out = tmp_path / "shifted"
+    result = python(
+        reproduced,
+        "-m",
+        f"{PACKAGE}.monitor",
+        "--input",
+        str(shifted),
+        "--output",
+        str(out),
+        check=False,
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    report = json.loads((out / "drift.json").read_text())
+    assert {"body_mass_g", "island"} <= set(report["drifted_columns"])
+    assert report["invalid_rows"] > 0  # heavier than the schema's 7000 g allows
+    assert "body_mass_g" in (out / "drift.md").read_text()
+
+
+BAD_BATCHES = {
+    "missing column": (lambda raw: raw.drop(columns=["Island"]), "missing column(s) 'Island'"),
+    "wrong type": (
+        lambda raw: raw.assign(**{"Culmen Length (mm)": "long"}),
+        "column 'Culmen Length (mm)' fails coerce_dtype('float64'): 'long' (line 2)",
+    ),
+    "unknown category": (
+        lambda raw: raw.assign(Island="Atlantis"),
+        "column 'Island' fails isin(['Biscoe', 'Dream', 'Torgersen']): 'Atlantis' (line 2)",
+    ),
+    "empty batch": (lambda raw: raw.head(0), "has a header but no data rows"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_BATCHES)
+def test_bad_batches_are_refused_by_predict_and_monitor(reproduced, tmp_path, case):
+    change, message = BAD_BATCHES[case]
+    batch = write_batch(reproduced, tmp_path / "batch.csv", change)
+    output = tmp_path / "predictions.parquet"
+    predicted = python(
+        reproduced,
+        "-m",
+        f"{PACKAGE}.predict",
+        "--input",
+        str(batch),
+        "--output",
+        str(output),
+        check=False,
+    )
+    assert predicted.returncode == 1 and message in predicted.stderr
+    assert "Traceback" not in predicted.stderr and not output.exists()
+    monitored = python(
+        reproduced,
+        "-m",
+        f"{PACKAGE}.monitor",
+        "--input",
+        str(batch),
+        "--output",
+        str(tmp_path / "m"),
+        check=False,
+    )
+    assert monitored.returncode == 1 and "Traceback" not in monitored.stderr
+    assert message in monitored.stderr or case in ("wrong type", "unknown category")
+
+
+def set_c(project: Path, value: float) -> None:
+    conf = project / MODEL_CONF
+    conf.write_text(
+        "\n".join(
+            f"C: {value}" if line.startswith("C: ") else line
+            for line in conf.read_text().splitlines()
+        )
+        + "\n"
+    )
+    python(project, "-m", f"{PACKAGE}.compose")
+
+
+def champion(project: Path) -> subprocess.CompletedProcess:
+    return python(project, "-m", f"{PACKAGE}.champion", "--promote", check=False)
+
+
+def test_release_then_champion_challenger_promotes_better_refuses_worse_and_rolls_back(
+    reproduced, copy_of, tmp_path
+):
+    project = copy_of(reproduced)
+    readme = (project / "README.md").read_text()
+    # A weak first release, made with the documented GTO commands.
+    set_c(project, 0.01)
+    dvc("repro", cwd=project)
+    commit(project, "Weak model")
+    for command in (
+        "gto register model --version v1.0.0",
+        "gto assign model --version v1.0.0 --stage prod",
+    ):
+        assert command in readme
+        gto(project, *command.split()[1:])
+    assert gto(project, "show", "model#prod", "--ref") == "model@v1.0.0"
+    first_model = (project / "models/model.skops").read_bytes()
+
+    # A consumer fetches the released model without running the pipeline.
+    consumer = tmp_path / "consumer"
+    consumer.mkdir()
+    assert "dvc get <repository-url> models/model.skops --rev model@v1.0.0 -o model.skops" in readme
+    dvc(
+        "get",
+        str(project),
+        "models/model.skops",
+        "--rev",
+        "model@v1.0.0",
+        "-o",
+        "model.skops",
+        cwd=consumer,
+    )
+    assert (consumer / "model.skops").read_bytes() == first_model
+    assert "dvc artifacts get <repository-url> model --stage prod" in readme
+    dvc(
+        "artifacts",
+        "get",
+        str(project),
+        "model",
+        "--stage",
+        "prod",
+        "-o",
+        "prod.skops",
+        cwd=consumer,
+    )
+    assert (consumer / "prod.skops").read_bytes() == first_model
+
+    # New raw data arrives (a new version of the file), the pipeline retrains: better.
+    raw = project / RAW
+    raw.chmod(0o644)
+    lines = raw.read_text().splitlines()
+    raw.write_text("\n".join(lines[:1] + lines[11:]) + "\n")  # ten rows fewer
+    set_c(project, 1.0)
+    dvc("add", RAW, cwd=project)
+    dvc("repro", cwd=project)
+    commit(project, "Retrain on new data")
+    better = champion(project)
+    assert better.returncode == 0, better.stdout + better.stderr
+    assert "promoted: model v1.1.0 is now in prod" in better.stdout
+    assert gto(project, "show", "model#prod", "--ref") == "model@v1.1.0"
+
+    # A worse challenger is refused and production stays where it was.
+    set_c(project, 0.0001)
+    dvc("repro", cwd=project)
+    commit(project, "Crippled model")
+    worse = champion(project)
+    assert worse.returncode == 1 and "the challenger is not promoted: f1_macro" in worse.stderr
+    assert gto(project, "show", "model#prod", "--ref") == "model@v1.1.0"
+
+    # Roll back to the first release with the documented command.
+    assert "gto assign model --version <earlier-version> --stage prod" in readme
+    gto(project, "assign", "model", "--version", "v1.0.0", "--stage", "prod")
+    assert gto(project, "show", "model#prod", "--ref") == "model@v1.0.0"
+    dvc(
+        "artifacts",
+        "get",
+        str(project),
+        "model",
+        "--stage",
+        "prod",
+        "-o",
+        "rolled-back.skops",
+        cwd=consumer,
+    )
+    assert (consumer / "rolled-back.skops").read_bytes() == first_model
+
+
+def test_scoring_stage_from_the_readme_predicts_a_versioned_batch(reproduced, copy_of):
+    project = copy_of(reproduced)
+    readme = (project / "README.md").read_text()
+    stage = next(
+        line for line in readme.splitlines() if line.startswith("dvc stage add -n score_batch")
+    )
+    write_batch(project, project / "data/batches/new.csv", lambda raw: raw.head(25))
+    dvc("add", "data/batches/new.csv", cwd=project)
+    dvc(*stage.split()[1:], cwd=project)
+    dvc("repro", "score_batch", cwd=project)
+    scored = pd.read_parquet(project / "data/predictions/new.parquet")
+    assert len(scored) == 25 and scored["model_version"].nunique() == 1

@@ -1,0 +1,151 @@
+"""Champion/challenger: replace the production model only with one that beats it.
+
+    python -m <package>.champion              # compare; exit 0 if the challenger wins
+    python -m <package>.champion --promote    # ... and, if it wins, make it production
+
+The champion is the model version GTO's ``prod`` stage points to (git tags such as
+``model@v0.2.0`` and ``model#prod#3``), fetched with ``dvc get`` at its tag; the
+challenger is models/model.skops as ``dvc repro`` just trained it, typically on a new
+version of the raw data. Both are scored on the same holdout, the current test split.
+The challenger wins when it scores at least as well on ``review.primary_metric`` and
+breaks none of ``review.limits`` (gate.py) against the champion. ``--promote`` then
+registers the commit as the next minor version and assigns it to ``prod``; older
+versions keep their tags, so a rollback is one command:
+``gto assign model --version <old-version> --stage prod``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import actions, paths
+from .errors import PipelineError, run_main
+from .files import read_parquet
+from .gate import Verdict, check_limits
+from .metrics import score
+from .modeling import load_model, model_inputs
+from .params import get, get_task, load_params
+
+ARTIFACT = "model"  # the name under `artifacts:` in dvc.yaml
+STAGE = "prod"
+FIRST_VERSION = "v1.0.0"
+
+
+def run(*command: str) -> subprocess.CompletedProcess:
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise PipelineError(
+            f"`{' '.join(command)}` failed:\n{(result.stderr or result.stdout).strip()}"
+        )
+    return result
+
+
+def gto_command() -> str:
+    """GTO's command from this interpreter's environment (it has no `python -m` form)."""
+    beside = Path(sys.executable).with_name("gto")
+    return str(beside) if beside.is_file() else shutil.which("gto") or "gto"
+
+
+def gto(*args: str) -> str:
+    return run(gto_command(), *args).stdout.strip()
+
+
+def latest_version() -> str | None:
+    """The highest registered version, or None before the first registration."""
+    command = [gto_command(), "show", f"{ARTIFACT}@greatest", "--version"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def production_tag() -> str | None:
+    """The git tag of the version in the prod stage, or None before the first promotion."""
+    command = [gto_command(), "show", f"{ARTIFACT}#{STAGE}", "--ref"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    return result.stdout.strip() or None
+
+
+def fetch_model(tag: str, folder: Path) -> Any:
+    """The model file as committed at ``tag``, from the DVC cache or remote."""
+    target = folder / "champion.skops"
+    run(sys.executable, "-m", "dvc", "get", ".", str(paths.MODEL), "--rev", tag, "-o", str(target))
+    return load_model(target)
+
+
+def holdout_inputs(test: pd.DataFrame, target: str) -> pd.DataFrame:
+    """Every column but the target, so each model picks the inputs it was trained on."""
+    columns = [c for c in test.columns if c != target]
+    categorical = [c for c in columns if not pd.api.types.is_numeric_dtype(test[c])]
+    return model_inputs(test, columns, categorical)
+
+
+def decide(
+    champion: dict[str, float] | None,
+    challenger: dict[str, float],
+    primary: str,
+    limits: dict[str, Any],
+) -> tuple[bool, str, list[Verdict]]:
+    """Whether the challenger wins, why, and the gate's verdicts against the champion."""
+    if primary not in challenger:
+        raise PipelineError(f"params.yaml: review.primary_metric {primary!r} is not a test metric")
+    if champion is None:
+        return True, f"no model is in the {STAGE} stage yet", []
+    verdicts = check_limits(champion, challenger, limits, "params.yaml")
+    broken = [f"{v.metric} {v.rule}" for v in verdicts if not v.passed]
+    if challenger[primary] < champion[primary]:
+        return False, f"{primary} {challenger[primary]} < champion's {champion[primary]}", verdicts
+    if broken:
+        return False, "breaks the limits: " + "; ".join(broken), verdicts
+    return True, f"{primary} {challenger[primary]} >= champion's {champion[primary]}", verdicts
+
+
+def promote() -> str:
+    """Register HEAD as the next minor version and assign it to prod; return the version."""
+    if run("git", "status", "--porcelain", "--untracked-files=no").stdout.strip():
+        raise PipelineError("commit the retrained model (dvc.lock, reports/) before promoting it")
+    first = latest_version() is None
+    gto(
+        "register", ARTIFACT, "HEAD", *(["--version", FIRST_VERSION] if first else ["--bump-minor"])
+    )
+    version = latest_version()
+    gto("assign", ARTIFACT, "--version", version, "--stage", STAGE)
+    return version
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="champion", description=__doc__.splitlines()[0])
+    parser.add_argument("--promote", action="store_true", help="make a winning challenger prod")
+    args = parser.parse_args(argv)
+    params = load_params()
+    target, task = get(params, "data.target"), get_task(params)
+    test = read_parquet(paths.TEST)
+    inputs = holdout_inputs(test, target)
+    challenger = score(load_model(paths.MODEL), inputs, test[target], task)
+    tag = production_tag()
+    champion = None
+    if tag:
+        with tempfile.TemporaryDirectory() as folder:
+            champion = score(fetch_model(tag, Path(folder)), inputs, test[target], task)
+    wins, reason, _ = decide(
+        champion, challenger, get(params, "review.primary_metric"), get(params, "review.limits")
+    )
+    summary = f"champion ({tag or 'none'}): {champion}\nchallenger: {challenger}\n"
+    actions.add_to_summary(
+        f"```\n{summary}```\nChallenger {'wins' if wins else 'refused'}: {reason}"
+    )
+    print(summary + f"challenger {'wins' if wins else 'refused'}: {reason}")
+    if not wins:
+        raise PipelineError(f"the challenger is not promoted: {reason}")
+    if args.promote:
+        print(f"promoted: {ARTIFACT} {promote()} is now in {STAGE}")
+
+
+if __name__ == "__main__":
+    run_main(lambda: main(sys.argv[1:]))

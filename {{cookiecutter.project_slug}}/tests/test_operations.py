@@ -1,0 +1,136 @@
+"""Prediction, drift, promotion and the API's request model, on hand-built data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pydantic
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from {{ cookiecutter.package_name }}.champion import decide
+from {{ cookiecutter.package_name }}.drift import compare, profile, psi
+from {{ cookiecutter.package_name }}.errors import DataError
+from {{ cookiecutter.package_name }}.modeling import build_pipeline, model_inputs
+from {{ cookiecutter.package_name }}.monitor import drift_report, reasons
+from {{ cookiecutter.package_name }}.predict import predict_frame
+from {{ cookiecutter.package_name }}.schema import column_specs
+from {{ cookiecutter.package_name }}.serve import record_model
+
+THRESHOLDS = {"psi_threshold": 0.2, "p_value": 0.001, "missing_rate_increase": 0.1}
+PARAMS = {
+    "task": "classification",
+    "data": {
+        "target": "label",
+        "columns": {
+            "x": {"source": "X value", "type": "float", "required": True, "min": -10, "max": 10},
+            "y": {"source": "Y value", "type": "float"},
+            "colour": {"source": "Colour", "type": "category", "allowed": ["red", "green", "blue"]},
+            "label": {"source": "Label", "type": "category", "required": True},
+        },
+    },
+    "features": {
+        "derived": {"x_plus_y": "x + y"},
+        "numeric": ["x", "y", "x_plus_y"],
+        "categorical": ["colour"],
+    },
+}
+
+
+def as_raw(frame: pd.DataFrame) -> pd.DataFrame:
+    """A clean frame back in the raw CSV's shape: source headers, values as text."""
+    renamed = frame.rename(columns={"x": "X value", "y": "Y value", "colour": "Colour"})
+    return renamed[["X value", "Y value", "Colour"]].astype(str)
+
+
+@pytest.fixture
+def fitted(tabular):
+    featurized = tabular.assign(x_plus_y=tabular.x + tabular.y)
+    model = build_pipeline(["x", "y", "x_plus_y"], ["colour"], LogisticRegression())
+    inputs = model_inputs(featurized, ["x", "y", "x_plus_y", "colour"], ["colour"])
+    return model.fit(inputs, featurized["label"]), inputs
+
+
+def test_batch_predictions_follow_the_training_code_path(tabular, fitted):
+    model, inputs = fitted
+    predictions = predict_frame(model, as_raw(tabular), PARAMS, "batch.csv", "v1")
+    assert list(predictions["prediction"]) == list(model.predict(inputs))
+    assert list(predictions["line"]) == list(range(2, len(tabular) + 2))
+    probabilities = predictions.filter(like="probability_").to_numpy()
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+    assert set(predictions["model_version"]) == {"v1"}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda raw: raw.drop(columns=["Colour"]), r"missing column\(s\) 'Colour'"),
+        (lambda raw: raw.assign(**{"X value": "big"}), "column 'X value' fails coerce_dtype"),
+        (lambda raw: raw.assign(Colour="purple"), "column 'Colour' fails isin"),
+    ],
+    ids=["missing column", "wrong type", "unknown category"],
+)
+def test_batch_prediction_refuses_bad_rows_naming_column_and_line(tabular, fitted, change, message):
+    with pytest.raises(DataError, match=message) as error:
+        predict_frame(fitted[0], change(as_raw(tabular)), PARAMS, "batch.csv", "v1")
+    assert "batch.csv" in str(error.value)
+
+
+def test_psi_is_zero_for_equal_distributions_and_large_for_a_shift():
+    assert psi([0.5, 0.5], [0.5, 0.5]) == 0
+    assert psi([0.5, 0.5], [0.9, 0.1]) > 0.2
+
+
+def test_drift_report_flags_a_shifted_column_and_not_a_resample(tabular):
+    reference = {
+        "rows": len(tabular),
+        "features": {
+            "x": profile(tabular.x, False, 10, 0),
+            "colour": profile(tabular.colour, True, 10, 0),
+        },
+        "prediction": profile(tabular.label, True, 10, 0),
+    }
+    resample = tabular.sample(len(tabular), replace=True, random_state=2)
+    same = drift_report(resample, resample.label.reset_index(drop=True), reference, THRESHOLDS)
+    assert same["status"] == "ok", same
+    shifted = resample.assign(x=resample.x + 3, colour="red")
+    drifted = drift_report(shifted, resample.label.reset_index(drop=True), reference, THRESHOLDS)
+    assert drifted["drifted_columns"] == ["colour", "x"]
+    assert not drifted["prediction_drift"]
+
+
+def test_reasons_name_new_categories_and_missing_values(tabular):
+    reference = profile(tabular.colour, True, 10, 0)
+    batch = pd.Series(["red", "teal", None, None, None, "blue"] * 5)
+    found = reasons(compare(reference, batch), THRESHOLDS)
+    assert "categories unseen in training: teal" in found
+    assert any(reason.startswith("missing values up by") for reason in found)
+
+
+LIMITS = {"f1_macro": {"max_drop": 0.01}, "log_loss": {"max_rise": 0.05}}
+
+
+@pytest.mark.parametrize(
+    ("champion", "challenger", "wins"),
+    [
+        (None, {"f1_macro": 0.5, "log_loss": 1.0}, True),
+        ({"f1_macro": 0.8, "log_loss": 0.3}, {"f1_macro": 0.9, "log_loss": 0.2}, True),
+        ({"f1_macro": 0.8, "log_loss": 0.3}, {"f1_macro": 0.8, "log_loss": 0.3}, True),
+        ({"f1_macro": 0.8, "log_loss": 0.3}, {"f1_macro": 0.7, "log_loss": 0.2}, False),
+        ({"f1_macro": 0.8, "log_loss": 0.3}, {"f1_macro": 0.85, "log_loss": 0.9}, False),
+    ],
+    ids=["first", "better", "tie", "worse", "breaks a limit"],
+)
+def test_challenger_must_match_the_primary_metric_and_keep_the_limits(champion, challenger, wins):
+    assert decide(champion, challenger, "f1_macro", LIMITS)[0] is wins
+
+
+def test_request_model_checks_each_field_against_the_schema():
+    Record = record_model([s for s in column_specs(PARAMS["data"]["columns"]) if s.name != "label"])
+    record = Record.model_validate({"X value": 1.5, "Colour": "red", "Unused": "ignored"})
+    assert record.model_dump(by_alias=True) == {"X value": 1.5, "Y value": None, "Colour": "red"}
+    with pytest.raises(pydantic.ValidationError) as error:
+        Record.model_validate({"X value": 99, "Y value": "tall", "Colour": "purple"})
+    assert {e["loc"][0] for e in error.value.errors()} == {"X value", "Y value", "Colour"}
+    with pytest.raises(pydantic.ValidationError, match="X value"):
+        Record.model_validate({"Colour": "red"})
