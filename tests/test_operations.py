@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from .conftest import dvc, run, tool_env
 
@@ -152,8 +153,6 @@ def test_batch_and_api_predictions_equal_the_pipelines_own(reproduced, tmp_path)
 
 
 def yaml_md5(pointer: Path) -> str:
-    import yaml
-
     return yaml.safe_load(pointer.read_text())["outs"][0]["md5"]
 
 
@@ -339,8 +338,8 @@ def test_release_then_champion_challenger_promotes_better_refuses_worse_and_roll
     assert gto(project, "show", "model#prod", "--ref") == "model@v1.1.0"
 
     # Roll back to the first release with the documented command.
-    assert "gto assign model --version <earlier-version> --stage prod" in readme
-    gto(project, "assign", "model", "--version", "v1.0.0", "--stage", "prod")
+    assert "gto assign model --version <earlier-version> --stage prod --force" in readme
+    gto(project, "assign", "model", "--version", "v1.0.0", "--stage", "prod", "--force")
     assert gto(project, "show", "model#prod", "--ref") == "model@v1.0.0"
     dvc(
         "artifacts",

@@ -8,14 +8,16 @@ the credential steps run here.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
-from .conftest import BIN, TEMPLATE, run_step, runner_env, tool_env, workflow_job
+from .conftest import BIN, TEMPLATE, dvc, run, run_step, runner_env, tool_env, workflow_job
 
 pytestmark = pytest.mark.slow
 
@@ -145,3 +147,24 @@ def test_credential_step_configures_dvc_without_committing_the_secret(
         assert key_file.stat().st_mode & 0o077 == 0, "the key file is readable by others"
     ignored = subprocess.run(["git", "check-ignore", ".dvc/config.local"], cwd=project)
     assert ignored.returncode == 0, "DVC's local config, with the secret, would be committed"
+
+
+def test_monitor_workflow_steps_pass_on_a_versioned_batch(baked, copy_of, tmp_path):
+    """The monitor job's steps in a fresh clone: the batch arrives through `dvc pull`."""
+    project = copy_of(baked())
+    raw = pd.read_csv(project / "data/raw/penguins-raw.csv", dtype=str, keep_default_na=False)
+    raw.sample(120, random_state=3).to_csv(project / "data/batches/2026-11-23.csv", index=False)
+    dvc("add", "data/batches/2026-11-23.csv", cwd=project)
+    dvc("push", "data/batches/2026-11-23.csv.dvc", cwd=project)
+    run(["git", "add", "--all"], cwd=project)
+    run(["git", "commit", "--quiet", "-m", "A new batch"], cwd=project)
+    checkout = tmp_path / "checkout"
+    subprocess.run(["git", "clone", "--quiet", str(project), str(checkout)], check=True)
+    env = runner_env(tmp_path, GITHUB_EVENT_NAME="schedule")
+    for step in workflow_job(checkout, "monitor.yml", "drift")["steps"]:
+        if "run" in step:
+            result = run_step(step, checkout, env, {})
+            assert result.returncode == 0, f"{step['name']}:\n{result.stdout}\n{result.stderr}"
+    report = json.loads((checkout / "drift-report/drift.json").read_text())
+    assert report["rows"] == 120 and report["status"] == "ok"
+    assert "2026-11-23.csv" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()

@@ -11,7 +11,8 @@ The challenger wins when it scores at least as well on ``review.primary_metric``
 breaks none of ``review.limits`` (gate.py) against the champion. ``--promote`` then
 registers the commit as the next minor version and assigns it to ``prod``; older
 versions keep their tags, so a rollback is one command:
-``gto assign model --version <old-version> --stage prod``.
+``gto assign model --version <old-version> --stage prod --force``
+(``--force`` because that version was in the stage before).
 """
 
 from __future__ import annotations

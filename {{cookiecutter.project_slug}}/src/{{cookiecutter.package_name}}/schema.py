@@ -113,16 +113,20 @@ def read_raw_csv(path: Path, na_values: list[str]) -> pd.DataFrame:
 
 def validate_raw(frame: pd.DataFrame, specs: list[ColumnSpec], source: Path) -> pd.DataFrame:
     """Check the raw frame against the declared schema and return it with parsed types."""
+    require_columns(frame, specs, source)
+    try:
+        return build_schema(specs).validate(frame, lazy=True)
+    except SchemaErrors as errors:
+        raise DataError(describe_failures(errors.failure_cases, source)) from None
+
+
+def require_columns(frame: pd.DataFrame, specs: list[ColumnSpec], source: Path) -> None:
     missing = [spec.source for spec in specs if spec.source not in frame.columns]
     if missing:
         raise DataError(
             f"{source}: missing column(s) {', '.join(map(repr, missing))}. "
             f"Found: {', '.join(map(repr, frame.columns))}"
         )
-    try:
-        return build_schema(specs).validate(frame, lazy=True)
-    except SchemaErrors as errors:
-        raise DataError(describe_failures(errors.failure_cases, source)) from None
 
 
 def split_valid(
@@ -133,19 +137,15 @@ def split_valid(
     For monitoring, where a few bad rows should be reported, not stop the measurement.
     A missing column, or a failure not tied to rows, still raises DataError.
     """
+    require_columns(frame, specs, source)
     try:
-        return validate_raw(frame, specs, source), None
-    except DataError:
-        pass
-    try:
-        build_schema(specs).validate(frame, lazy=True)
+        return build_schema(specs).validate(frame, lazy=True), None
     except SchemaErrors as errors:
         cases = errors.failure_cases
-        if cases["index"].isna().any():
-            raise DataError(describe_failures(cases, source)) from None
-        valid = frame.drop(index=cases["index"].astype(int).unique())
-        return validate_raw(valid, specs, source), describe_failures(cases, source)
-    raise AssertionError("unreachable: validate_raw failed but the schema passed")
+    if cases["index"].isna().any():  # a failure of the whole column or frame
+        raise DataError(describe_failures(cases, source))
+    valid = frame.drop(index=cases["index"].astype(int).unique())
+    return validate_raw(valid, specs, source), describe_failures(cases, source)
 
 
 def describe_failures(failure_cases: pd.DataFrame, source: Path) -> str:

@@ -54,7 +54,7 @@ def record_model(specs: list[ColumnSpec]) -> type[BaseModel]:
 def to_frame(records: list[BaseModel]) -> pd.DataFrame:
     """Validated records as a raw frame: CSV headers as columns, as text like the CSV."""
     rows = [record.model_dump(by_alias=True) for record in records]
-    return pd.DataFrame(rows).astype(object).map(lambda v: None if v is None else str(v))
+    return pd.DataFrame(rows).astype(object).map(lambda v: None if pd.isna(v) else str(v))
 
 
 def create_app() -> FastAPI:
