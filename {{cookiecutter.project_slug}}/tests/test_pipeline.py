@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -9,9 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from {{ cookiecutter.package_name }} import paths
 from {{ cookiecutter.package_name }}.params import load_params
+from {{ cookiecutter.package_name }}.serve import create_app
 
 pytestmark = pytest.mark.slow
 
@@ -38,3 +41,21 @@ def test_dvc_repro_runs_the_pipeline_or_names_the_missing_data(project_copy):
     assert (paths.PLOTS / "importance.csv").is_file()
     status = dvc("status", "--json", cwd=project_copy)
     assert json.loads(status.stdout) == {}
+    assert paths.MODEL_CARD.read_text().startswith("# Model card")
+    check_the_api_serves_the_trained_model(raw_path)
+
+
+def check_the_api_serves_the_trained_model(raw_path: Path) -> None:
+    """In process: the app predicts the raw file's first rows and refuses an empty batch."""
+    na_values = set(load_params()["data"]["na_values"])
+    with raw_path.open(newline="") as handle:
+        rows = [
+            {k: (None if v in na_values else v) for k, v in row.items()}
+            for row in csv.DictReader(handle)
+        ][:5]
+    client = TestClient(create_app())
+    assert client.get("/health").json()["status"] == "ok"
+    answer = client.post("/predict", json=rows)
+    assert answer.status_code == 200, answer.text
+    assert len(answer.json()["predictions"]) == len(rows)
+    assert client.post("/predict", json=[]).status_code == 422
