@@ -125,9 +125,10 @@ def test_bring_your_own_data_walkthrough(baked, copy_of):
     data_config.write_text(yaml.safe_dump(config, sort_keys=False))
     features = {"derived": {}, "numeric": ["flipper", "bill"], "categorical": ["island"]}
     (project / "conf/features/default.yaml").write_text(yaml.safe_dump(features))
-    (project / "conf/evaluate/default.yaml").write_text(
-        "slice_columns: [island]\nimportance_repeats: 3\n"
-    )
+    evaluate_config = project / "conf/evaluate/default.yaml"
+    evaluate = yaml.safe_load(evaluate_config.read_text())
+    evaluate.update(slice_columns=["island"], importance_repeats=3)
+    evaluate_config.write_text(yaml.safe_dump(evaluate))
 
     documented(readme, "python -m penguins_ml.compose && dvc repro")
     run([sys.executable, "-m", "penguins_ml.compose"], cwd=project)

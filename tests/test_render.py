@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -97,13 +98,17 @@ def git(project: Path, *args: str) -> str:
     return result.stdout.strip()
 
 
+# Jinja left in a generated file; `${{ ... }}` is a GitHub Actions expression, not Jinja.
+UNRENDERED_JINJA = re.compile(r"(?<!\$)\{\{|\{%")
+
+
 def leftover_jinja(project: Path) -> list[str]:
     found = []
     for path in project.rglob("*"):
         if ".git" in path.parts or not path.is_file():
             continue
         text = path.read_text(encoding="utf-8", errors="ignore")
-        if "{{" in text or "{%" in text:
+        if UNRENDERED_JINJA.search(text):
             found.append(str(path.relative_to(project)))
     return found
 
