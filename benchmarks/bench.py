@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench.py [--repeats 3] [--task classification]
 
 Measures: baking a project (cookiecutter and both hooks), a cold `dvc repro`, the same
-five stages run directly with `python -m` (DVC's own overhead is the difference), and a
+six stages run directly with `python -m` (DVC's own overhead is the difference), and a
 no-op `dvc repro`. Each figure is the median of --repeats runs, each on a fresh bake.
 """
 

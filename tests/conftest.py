@@ -104,6 +104,16 @@ def baked(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     return get
 
 
+def clone_and_reproduce(project: Path, destination: Path) -> Path:
+    """A clone of ``project`` that got its data through DVC, reproduced and committed."""
+    subprocess.run(["git", "clone", "--quiet", str(project), str(destination)], check=True)
+    dvc("pull", "--allow-missing", cwd=destination)
+    dvc("repro", cwd=destination)
+    run(["git", "add", "--all"], cwd=destination)
+    run(["git", "commit", "--quiet", "-m", "Reproduce the pipeline"], cwd=destination)
+    return destination
+
+
 @pytest.fixture
 def copy_of(tmp_path: Path) -> Callable[[Path], Path]:
     """``copy_of(project)``: a private copy (git and DVC state included) to change freely."""

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from .conftest import dvc, run, tool_env
+from .conftest import clone_and_reproduce, dvc, run, tool_env
 
 pytestmark = pytest.mark.slow
 
@@ -32,6 +32,11 @@ MODEL_CONF = "conf/model/logistic_regression.yaml"
 
 def python(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     return run([sys.executable, *args], cwd=project, check=check)
+
+
+def package(project: Path, module: str, *args: str, check: bool = True):
+    """``python -m <package>.<module> ...`` in the project, as its README documents it."""
+    return python(project, "-m", f"{PACKAGE}.{module}", *args, check=check)
 
 
 def gto(project: Path, *args: str) -> str:
@@ -46,12 +51,13 @@ def commit(project: Path, message: str) -> None:
 @pytest.fixture(scope="module")
 def reproduced(baked, tmp_path_factory) -> Path:
     """The default project with its pipeline reproduced and committed."""
-    project = tmp_path_factory.mktemp("reproduced") / "penguins-ml"
-    subprocess.run(["git", "clone", "--quiet", str(baked()), str(project)], check=True)
-    dvc("pull", "--allow-missing", cwd=project)
-    dvc("repro", cwd=project)
-    commit(project, "Reproduce")
-    return project
+    return clone_and_reproduce(baked(), tmp_path_factory.mktemp("reproduced") / "penguins-ml")
+
+
+def fetch_prod_model(project: Path, consumer: Path, output: str) -> bytes:
+    """The bytes of the model in the prod stage, fetched as a downstream consumer would."""
+    dvc("artifacts", "get", str(project), "model", "--stage", "prod", "-o", output, cwd=consumer)
+    return (consumer / output).read_bytes()
 
 
 def raw_records(path: Path) -> list[dict]:
@@ -101,7 +107,7 @@ def test_batch_and_api_predictions_equal_the_pipelines_own(reproduced, tmp_path)
 
     assert f"python -m {PACKAGE}.predict --input new.csv --output predictions.parquet" in readme
     output = tmp_path / "predictions.parquet"
-    python(reproduced, "-m", f"{PACKAGE}.predict", "--input", RAW, "--output", str(output))
+    package(reproduced, "predict", "--input", RAW, "--output", str(output))
     batch = pd.read_parquet(output)
     assert batch["prediction"].tolist() == expected
     assert batch["line"].tolist() == list(range(2, len(expected) + 2))
@@ -176,29 +182,14 @@ def test_monitor_flags_an_injected_shift_and_passes_a_fresh_sample(reproduced, t
     fresh = write_batch(
         reproduced, tmp_path / "fresh.csv", lambda raw: raw.sample(150, random_state=7)
     )
-    result = python(
-        reproduced,
-        "-m",
-        f"{PACKAGE}.monitor",
-        "--input",
-        str(fresh),
-        "--output",
-        str(tmp_path / "ok"),
-    )
+    result = package(reproduced, "monitor", "--input", str(fresh), "--output", str(tmp_path / "ok"))
     report = json.loads((tmp_path / "ok/drift.json").read_text())
     assert (report["status"], report["drifted_columns"]) == ("ok", []), result.stdout
 
     shifted = write_batch(reproduced, tmp_path / "shifted.csv", shift)
     out = tmp_path / "shifted"
-    result = python(
-        reproduced,
-        "-m",
-        f"{PACKAGE}.monitor",
-        "--input",
-        str(shifted),
-        "--output",
-        str(out),
-        check=False,
+    result = package(
+        reproduced, "monitor", "--input", str(shifted), "--output", str(out), check=False
     )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     report = json.loads((out / "drift.json").read_text())
@@ -226,27 +217,14 @@ def test_bad_batches_are_refused_by_predict_and_monitor(reproduced, tmp_path, ca
     change, message = BAD_BATCHES[case]
     batch = write_batch(reproduced, tmp_path / "batch.csv", change)
     output = tmp_path / "predictions.parquet"
-    predicted = python(
-        reproduced,
-        "-m",
-        f"{PACKAGE}.predict",
-        "--input",
-        str(batch),
-        "--output",
-        str(output),
-        check=False,
+    predicted = package(
+        reproduced, "predict", "--input", str(batch), "--output", str(output), check=False
     )
     assert predicted.returncode == 1 and message in predicted.stderr
     assert "Traceback" not in predicted.stderr and not output.exists()
-    monitored = python(
-        reproduced,
-        "-m",
-        f"{PACKAGE}.monitor",
-        "--input",
-        str(batch),
-        "--output",
-        str(tmp_path / "m"),
-        check=False,
+    report_dir = str(tmp_path / "monitor")
+    monitored = package(
+        reproduced, "monitor", "--input", str(batch), "--output", report_dir, check=False
     )
     assert monitored.returncode == 1 and "Traceback" not in monitored.stderr
     assert message in monitored.stderr or case in ("wrong type", "unknown category")
@@ -265,7 +243,7 @@ def set_c(project: Path, value: float) -> None:
 
 
 def champion(project: Path) -> subprocess.CompletedProcess:
-    return python(project, "-m", f"{PACKAGE}.champion", "--promote", check=False)
+    return package(project, "champion", "--promote", check=False)
 
 
 def test_release_then_champion_challenger_promotes_better_refuses_worse_and_rolls_back(
@@ -302,18 +280,7 @@ def test_release_then_champion_challenger_promotes_better_refuses_worse_and_roll
     )
     assert (consumer / "model.skops").read_bytes() == first_model
     assert "dvc artifacts get <repository-url> model --stage prod" in readme
-    dvc(
-        "artifacts",
-        "get",
-        str(project),
-        "model",
-        "--stage",
-        "prod",
-        "-o",
-        "prod.skops",
-        cwd=consumer,
-    )
-    assert (consumer / "prod.skops").read_bytes() == first_model
+    assert fetch_prod_model(project, consumer, "prod.skops") == first_model
 
     # New raw data arrives (a new version of the file), the pipeline retrains: better.
     raw = project / RAW
@@ -341,18 +308,7 @@ def test_release_then_champion_challenger_promotes_better_refuses_worse_and_roll
     assert "gto assign model --version <earlier-version> --stage prod --force" in readme
     gto(project, "assign", "model", "--version", "v1.0.0", "--stage", "prod", "--force")
     assert gto(project, "show", "model#prod", "--ref") == "model@v1.0.0"
-    dvc(
-        "artifacts",
-        "get",
-        str(project),
-        "model",
-        "--stage",
-        "prod",
-        "-o",
-        "rolled-back.skops",
-        cwd=consumer,
-    )
-    assert (consumer / "rolled-back.skops").read_bytes() == first_model
+    assert fetch_prod_model(project, consumer, "rolled-back.skops") == first_model
 
 
 def test_scoring_stage_from_the_readme_predicts_a_versioned_batch(reproduced, copy_of):

@@ -21,7 +21,7 @@ from typing import ClassVar
 import pytest
 import yaml
 
-from .conftest import dvc, run, run_step, runner_env, workflow_job
+from .conftest import clone_and_reproduce, dvc, run, run_step, runner_env, workflow_job
 
 pytestmark = pytest.mark.slow
 
@@ -37,13 +37,7 @@ def git(project: Path, *args: str) -> str:
 @pytest.fixture(scope="module")
 def origin(baked, tmp_path_factory) -> Path:
     """The repository pull requests target: `main` with reproduced, committed results."""
-    project = tmp_path_factory.mktemp("origin") / "penguins-ml"
-    subprocess.run(["git", "clone", "--quiet", str(baked()), str(project)], check=True)
-    dvc("pull", "--allow-missing", cwd=project)
-    dvc("repro", cwd=project)
-    git(project, "add", "--all")
-    git(project, "commit", "--quiet", "-m", "Reproduce the pipeline")
-    return project
+    return clone_and_reproduce(baked(), tmp_path_factory.mktemp("origin") / "penguins-ml")
 
 
 def open_branch(origin: Path, branch: str, regularisation: float, reproduce: bool) -> None:
