@@ -50,6 +50,7 @@ def test_quickstart_generates_and_reproduces_a_project(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Running stage 'evaluate'" in result.stdout
     assert "reports/metrics.json" in result.stdout and "accuracy" in result.stdout
+    assert "rows_in" not in result.stdout, "the quickstart shows the test metrics only"
     assert (checkout / "demo/penguins-ml/dvc.lock").is_file()
 
 
