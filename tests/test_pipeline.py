@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from .conftest import dvc, stages_run
+from .conftest import dvc, run, stages_run
 
 pytestmark = pytest.mark.slow
 
@@ -144,3 +145,8 @@ def test_project_without_data_stops_naming_the_missing_file(baked, copy_of, task
     assert result.returncode != 0
     assert "data/raw/data.csv" in result.stdout + result.stderr
     assert not (project / "data/interim").exists()
+    # Run directly, the stage says how to fix it.
+    stage = run([sys.executable, "-m", "penguins_ml.stages.clean"], cwd=project, check=False)
+    assert stage.returncode == 1 and "Traceback" not in stage.stderr
+    assert "data/raw/data.csv not found" in stage.stderr
+    assert "dvc add data/raw/data.csv" in stage.stderr

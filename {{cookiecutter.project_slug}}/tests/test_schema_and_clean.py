@@ -107,8 +107,8 @@ def test_header_without_rows_is_refused(tmp_path):
         read_raw_csv(raw_csv(tmp_path), NA_VALUES)
 
 
-def test_missing_file_says_how_to_add_it(tmp_path):
-    with pytest.raises(DataError, match="dvc add"):
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(DataError, match=r"absent\.csv not found"):
         read_raw_csv(tmp_path / "absent.csv", NA_VALUES)
 
 

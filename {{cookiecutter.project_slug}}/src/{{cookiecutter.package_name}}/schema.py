@@ -96,10 +96,7 @@ def read_raw_csv(path: Path, na_values: list[str]) -> pd.DataFrame:
     """Read every raw column as text, with the source's own missing-value markers."""
     path = Path(path)
     if not path.is_file():
-        raise DataError(
-            f"{path} not found. Put your raw data there and version it with `dvc add {path}`, "
-            "or point data.raw_path in conf/data/ at it."
-        )
+        raise DataError(f"{path} not found")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=na_values)
     except pd.errors.EmptyDataError:

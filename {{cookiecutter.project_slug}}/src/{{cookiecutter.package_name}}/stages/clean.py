@@ -6,12 +6,13 @@ Reads ``data.raw_path``; writes the cleaned table and ``reports/data_quality.jso
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from .. import paths
-from ..errors import ConfigError, run_main
+from ..errors import ConfigError, DataError, run_main
 from ..files import write_json, write_parquet
 from ..params import get, load_params
 from ..schema import ColumnSpec, column_specs, read_raw_csv, validate_raw
@@ -62,6 +63,11 @@ def main() -> None:
     params = load_params()
     raw_path = get(params, "data.raw_path")
     specs = column_specs(get(params, "data.columns"))
+    if not Path(raw_path).is_file():
+        raise DataError(
+            f"{raw_path} not found. Put your raw data there and version it with "
+            f"`dvc add {raw_path}`, or point data.raw_path in conf/data/ at it."
+        )
     raw = read_raw_csv(raw_path, get(params, "data.na_values"))
     frame, report = clean(raw, specs, get(params, "data.target"), raw_path)
     write_parquet(frame, paths.CLEAN)
