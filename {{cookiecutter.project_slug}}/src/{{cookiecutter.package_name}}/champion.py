@@ -34,19 +34,11 @@ from .gate import Verdict, check_limits
 from .metrics import score
 from .modeling import load_model, model_inputs
 from .params import get, get_task, load_params
+from .revisions import dvc, git, run
 
 ARTIFACT = "model"  # the name under `artifacts:` in dvc.yaml
 STAGE = "prod"
 FIRST_VERSION = "v1.0.0"
-
-
-def run(*command: str) -> subprocess.CompletedProcess:
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise PipelineError(
-            f"`{' '.join(command)}` failed:\n{(result.stderr or result.stdout).strip()}"
-        )
-    return result
 
 
 def gto_command() -> str:
@@ -59,24 +51,27 @@ def gto(*args: str) -> str:
     return run(gto_command(), *args).stdout.strip()
 
 
-def latest_version() -> str | None:
-    """The highest registered version, or None before the first registration."""
-    command = [gto_command(), "show", f"{ARTIFACT}@greatest", "--version"]
+def gto_show(name: str, *args: str) -> str | None:
+    """What ``gto show`` says of ``name``, or None where GTO knows nothing of it yet."""
+    command = [gto_command(), "show", name, *args]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     return result.stdout.strip() or None if result.returncode == 0 else None
 
 
+def latest_version() -> str | None:
+    """The highest registered version, or None before the first registration."""
+    return gto_show(f"{ARTIFACT}@greatest", "--version")
+
+
 def production_tag() -> str | None:
     """The git tag of the version in the prod stage, or None before the first promotion."""
-    command = [gto_command(), "show", f"{ARTIFACT}#{STAGE}", "--ref"]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    return result.stdout.strip() or None
+    return gto_show(f"{ARTIFACT}#{STAGE}", "--ref")
 
 
 def fetch_model(tag: str, folder: Path) -> Any:
     """The model file as committed at ``tag``, from the DVC cache or remote."""
     target = folder / "champion.skops"
-    run(sys.executable, "-m", "dvc", "get", ".", str(paths.MODEL), "--rev", tag, "-o", str(target))
+    dvc("get", ".", str(paths.MODEL), "--rev", tag, "-o", str(target))
     return load_model(target)
 
 
@@ -109,7 +104,7 @@ def decide(
 
 def promote() -> str:
     """Register HEAD as the next minor version and assign it to prod; return the version."""
-    if run("git", "status", "--porcelain", "--untracked-files=no").stdout.strip():
+    if git("status", "--porcelain", "--untracked-files=no").stdout.strip():
         raise PipelineError("commit the retrained model (dvc.lock, reports/) before promoting it")
     first = latest_version() is None
     gto(

@@ -9,10 +9,11 @@ library versions) travels with the model file and is served by the API; the card
 from __future__ import annotations
 
 import hashlib
-import subprocess
 from importlib import metadata as installed
 from pathlib import Path
 from typing import Any
+
+from .revisions import git
 
 PROJECT_NAME = "{{ cookiecutter.project_name }}"
 LIBRARIES = ["scikit-learn", "pandas", "numpy", "skops", "dvc", "hydra-core"]
@@ -25,10 +26,6 @@ def file_md5(path: Path) -> str:
 
 def current_commit() -> dict[str, Any]:
     """HEAD, and whether the working tree differs from it (then the card says so)."""
-
-    def git(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["git", *args], capture_output=True, text=True, check=False)
-
     head = git("rev-parse", "HEAD")
     if head.returncode != 0:
         return {"commit": None, "uncommitted_changes": None}

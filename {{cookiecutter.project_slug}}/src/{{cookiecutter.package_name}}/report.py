@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from .errors import PipelineError, run_main
 from .gate import Verdict, check_limits
 from .params import differing_keys, flatten, get, load_params
 from .pr_comment import MARKER
-from .revisions import dvc_json, short_name, yaml_at
+from .revisions import dvc, dvc_json, short_name, yaml_at
 
 DEFAULT_OUTPUT = Path("pipeline-report")
 RESULT_FILES = [str(paths.METRICS), str(paths.VALIDATION_METRICS), str(paths.TUNING)]
@@ -167,13 +166,6 @@ def quality_rows(diff: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in rows if not r["metric"].startswith("missing_values.") or r["change"]]
 
 
-def write_plots(base: str, output: Path) -> None:
-    command = [sys.executable, "-m", "dvc", "plots", "diff", base, "--out", str(output)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise PipelineError(f"`dvc plots diff {base}` failed:\n{result.stderr.strip()}")
-
-
 def plots_note(output: Path) -> str:
     names = ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
     run = [os.environ.get(name) for name in names]
@@ -209,7 +201,7 @@ def compare(base: str, output: Path) -> tuple[str, list[Verdict]]:
         limits,
         limits_source,
     )
-    write_plots(base, output / "plots")
+    dvc("plots", "diff", base, "--out", str(output / "plots"))
     markdown = render(
         f"{base} ({base_name})",
         changed_params(base_params, head_params),

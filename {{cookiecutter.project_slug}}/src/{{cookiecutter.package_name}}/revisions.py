@@ -17,8 +17,23 @@ import yaml
 from .errors import PipelineError
 
 
+def run(*command: str, shown: str | None = None) -> subprocess.CompletedProcess:
+    """Run ``command``; stop with its own message (as ``shown``) when it fails."""
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        output = (result.stderr or result.stdout).strip()
+        raise PipelineError(f"`{shown or ' '.join(command)}` failed:\n{output}")
+    return result
+
+
 def git(*args: str) -> subprocess.CompletedProcess:
+    """Run git and return the result, failed or not: callers decide what a failure means."""
     return subprocess.run(["git", *args], capture_output=True, text=True, check=False)
+
+
+def dvc(*args: str) -> str:
+    """Run DVC from this interpreter's environment and return what it printed."""
+    return run(sys.executable, "-m", "dvc", *args, shown="dvc " + " ".join(args)).stdout
 
 
 def short_name(revision: str) -> str:
@@ -44,9 +59,5 @@ def yaml_at(revision: str, path: str) -> Any:
 
 
 def dvc_json(*args: str) -> Any:
-    """Run ``dvc <args> --json`` and return what it printed, or stop with DVC's message."""
-    command = [sys.executable, "-m", "dvc", *args, "--json"]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise PipelineError(f"`dvc {' '.join(args)}` failed:\n{result.stderr.strip()}")
-    return json.loads(result.stdout or "{}")
+    """What ``dvc <args> --json`` printed, as data."""
+    return json.loads(dvc(*args, "--json") or "{}")
