@@ -77,7 +77,7 @@ def pipelines_own_predictions(project: Path) -> list:
         f"from {PACKAGE}.params import load_params\n"
         "numeric, categorical = feature_columns(load_params()['features'])\n"
         "features = pd.read_parquet('data/processed/features.parquet')\n"
-        "inputs = model_inputs(features, numeric + categorical, categorical)\n"
+        "inputs = model_inputs(features, numeric, categorical)\n"
         "print(json.dumps(load_model('models/model.skops').predict(inputs).tolist()))\n"
     )
     return json.loads(python(project, "-c", script).stdout)

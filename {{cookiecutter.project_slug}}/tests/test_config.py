@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,36 @@ def test_each_stage_command_runs_its_own_module():
     for name, stage in stages.items():
         assert stage["cmd"] == f"python -m {PACKAGE}.stages.{name}"
         assert f"src/{PACKAGE}/stages/{name}.py" in stage["deps"]
+
+
+def package_modules_used_by(module: Path) -> set[Path]:
+    """The package's own modules that ``module`` imports, directly or through others."""
+    seen: set[Path] = set()
+    pending = [module]
+    while pending:
+        path = pending.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or not node.level:
+                continue
+            base = path.parents[node.level - 1].joinpath(*(node.module or "").split("."))
+            candidates = [base.with_suffix(".py"), *(base / f"{a.name}.py" for a in node.names)]
+            pending += [c for c in candidates if c.is_file() and c.name != "__init__.py"]
+    return seen
+
+
+def test_each_stage_declares_every_module_it_runs_as_a_dependency():
+    """A change to any code a stage runs must rerun that stage."""
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    undeclared = {}
+    for name, stage in stages.items():
+        used = package_modules_used_by(ROOT / f"src/{PACKAGE}/stages/{name}.py")
+        missing = {str(path.relative_to(ROOT)) for path in used} - set(stage["deps"])
+        if missing:
+            undeclared[name] = sorted(missing)
+    assert undeclared == {}, "add these to the stages' deps in dvc.yaml"
 
 
 def test_missing_keys_are_named():

@@ -47,7 +47,7 @@ def as_raw(frame: pd.DataFrame) -> pd.DataFrame:
 def fitted(tabular):
     featurized = tabular.assign(x_plus_y=tabular.x + tabular.y)
     model = build_pipeline(["x", "y", "x_plus_y"], ["colour"], LogisticRegression())
-    inputs = model_inputs(featurized, ["x", "y", "x_plus_y", "colour"], ["colour"])
+    inputs = model_inputs(featurized, ["x", "y", "x_plus_y"], ["colour"])
     return model.fit(inputs, featurized["label"]), inputs
 
 

@@ -79,7 +79,8 @@ def holdout_inputs(test: pd.DataFrame, target: str) -> pd.DataFrame:
     """Every column but the target, so each model picks the inputs it was trained on."""
     columns = [c for c in test.columns if c != target]
     categorical = [c for c in columns if not pd.api.types.is_numeric_dtype(test[c])]
-    return model_inputs(test, columns, categorical)
+    numeric = [c for c in columns if c not in categorical]
+    return model_inputs(test, numeric, categorical)
 
 
 def decide(

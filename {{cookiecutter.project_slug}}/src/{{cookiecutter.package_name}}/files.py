@@ -7,6 +7,7 @@ file that DVC, or the next stage, could mistake for a result.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -55,6 +56,11 @@ def write_text(text: str, target: Path) -> None:
 
 def write_json(payload: Any, target: Path) -> None:
     write_text(json.dumps(payload, indent=2, sort_keys=False) + "\n", target)
+
+
+def file_md5(path: Path) -> str:
+    """The MD5 DVC records for a file in its .dvc file and dvc.lock."""
+    return hashlib.md5(Path(path).read_bytes()).hexdigest()
 
 
 def read_json(path: Path) -> Any:

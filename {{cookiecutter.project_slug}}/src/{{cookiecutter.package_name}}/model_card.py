@@ -8,20 +8,15 @@ library versions) travels with the model file and is served by the API; the card
 
 from __future__ import annotations
 
-import hashlib
 from importlib import metadata as installed
 from pathlib import Path
 from typing import Any
 
+from .files import file_md5
 from .revisions import git
 
 PROJECT_NAME = "{{ cookiecutter.project_name }}"
 LIBRARIES = ["scikit-learn", "pandas", "numpy", "skops", "dvc", "hydra-core"]
-
-
-def file_md5(path: Path) -> str:
-    """The MD5 DVC records for a file in its .dvc file and dvc.lock."""
-    return hashlib.md5(Path(path).read_bytes()).hexdigest()
 
 
 def current_commit() -> dict[str, Any]:

@@ -8,7 +8,6 @@ skops stores the model without pickle; loading accepts only the types listed in
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from .errors import ConfigError, DataError
-from .files import write_with
+from .files import file_md5, write_with
 
 # Every type a pipeline built from the shipped conf/model/ files contains, listed in
 # full rather than left to skops' defaults. A model you add may need more: loading it
@@ -101,9 +100,9 @@ def build_pipeline(numeric: list[str], categorical: list[str], estimator: Any) -
     return Pipeline([("preprocess", preprocess), ("estimator", estimator)])
 
 
-def model_inputs(frame: pd.DataFrame, columns: list[str], categorical: list[str]) -> pd.DataFrame:
+def model_inputs(frame: pd.DataFrame, numeric: list[str], categorical: list[str]) -> pd.DataFrame:
     """Select the model's input columns, with categories as plain objects and NaN gaps."""
-    inputs = frame[columns].copy()
+    inputs = frame[numeric + categorical].copy()
     for column in categorical:
         inputs[column] = inputs[column].astype(object).where(inputs[column].notna(), np.nan)
     return inputs
@@ -111,7 +110,7 @@ def model_inputs(frame: pd.DataFrame, columns: list[str], categorical: list[str]
 
 def model_version(path: Path) -> str:
     """The model file's MD5, shortened: the same hash dvc.lock records for it."""
-    return hashlib.md5(Path(path).read_bytes()).hexdigest()[:12]
+    return file_md5(path)[:12]
 
 
 def save_model(model: Pipeline, path: Path) -> None:

@@ -96,7 +96,8 @@ def to_markdown(source: Path, report: dict[str, Any]) -> str:
     return "\n".join([*lines, ""])
 
 
-def monitor(source: Path, output: Path) -> dict[str, Any]:
+def monitor(source: Path, output: Path) -> tuple[dict[str, Any], str]:
+    """The drift report of ``source`` and its Markdown, both written into ``output``."""
     params = load_params()
     thresholds = get(params, "monitor")
     reference = read_json(paths.PROFILE)
@@ -109,7 +110,7 @@ def monitor(source: Path, output: Path) -> dict[str, Any]:
         raise DataError(f"no row of {source} passes the schema:\n{violations}")
     batch = prepare(valid, params, source)
     numeric, categorical = feature_columns(get(params, "features"))
-    inputs = model_inputs(batch, numeric + categorical, categorical)
+    inputs = model_inputs(batch, numeric, categorical)
     report = drift_report(batch, pd.Series(model.predict(inputs)), reference, thresholds)
     if violations:
         report["invalid_rows"] = len(raw) - len(valid)
@@ -119,7 +120,7 @@ def monitor(source: Path, output: Path) -> dict[str, Any]:
     write_json(report, output / "drift.json")
     write_text(markdown, output / "drift.md")
     actions.add_to_summary(markdown)
-    return report
+    return report, markdown
 
 
 def newest_batch(folder: Path) -> Path:
@@ -137,8 +138,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="report folder")
     args = parser.parse_args(argv)
     batch = args.input or newest_batch(args.latest)
-    report = monitor(batch, args.output)
-    print(to_markdown(batch, report))
+    report, markdown = monitor(batch, args.output)
+    print(markdown)
     if report["status"] != "ok":
         drifted = ", ".join(report["drifted_columns"]) or "none"
         raise PipelineError(

@@ -48,7 +48,7 @@ def predict_frame(
 ) -> pd.DataFrame:
     """One row per input row: its CSV line, the prediction, class probabilities, version."""
     numeric, categorical = feature_columns(get(params, "features"))
-    inputs = model_inputs(prepare(raw, params, source), numeric + categorical, categorical)
+    inputs = model_inputs(prepare(raw, params, source), numeric, categorical)
     predictions = pd.DataFrame({"line": np.arange(len(raw)) + 2})  # line 1 is the header
     predictions["prediction"] = model.predict(inputs)
     if get_task(params) == "classification" and hasattr(model, "predict_proba"):

@@ -61,7 +61,7 @@ def evaluate(
 ) -> dict[str, Any]:
     """Everything evaluate reports, computed from the model and the test split."""
     check_columns(test, [*numeric, *categorical, target, *slice_columns], paths.TEST)
-    inputs = model_inputs(test, numeric + categorical, categorical)
+    inputs = model_inputs(test, numeric, categorical)
     y_true = test[target]
     y_pred = model.predict(inputs)
     importance = permutation_importance(

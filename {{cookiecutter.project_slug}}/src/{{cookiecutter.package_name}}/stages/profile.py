@@ -46,7 +46,7 @@ def main() -> None:
         raise ConfigError(f"params.yaml: monitor.bins must be an integer >= 2, got {bins!r}")
     train = read_parquet(paths.TRAIN)
     model = load_model(paths.MODEL)
-    predictions = pd.Series(model.predict(model_inputs(train, numeric + categorical, categorical)))
+    predictions = pd.Series(model.predict(model_inputs(train, numeric, categorical)))
     result = reference_profile(
         train, predictions, numeric, categorical, get_task(params), bins, get(params, "seed")
     )

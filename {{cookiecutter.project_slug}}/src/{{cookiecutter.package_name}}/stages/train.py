@@ -59,7 +59,7 @@ def fit(
 ) -> Pipeline:
     check_columns(train, [*numeric, *categorical, target], paths.TRAIN)
     model = build_pipeline(numeric, categorical, estimator)
-    return model.fit(model_inputs(train, numeric + categorical, categorical), train[target])
+    return model.fit(model_inputs(train, numeric, categorical), train[target])
 
 
 def fit_or_tune(
@@ -82,7 +82,7 @@ def fit_or_tune(
     check_columns(train, [*numeric, *categorical, target], paths.TRAIN)
     model, summary, candidates = tune(
         build_pipeline(numeric, categorical, estimator),
-        model_inputs(train, numeric + categorical, categorical),
+        model_inputs(train, numeric, categorical),
         train[target],
         model_config.get(SEARCH_SPACE),
         tuning,
@@ -110,7 +110,7 @@ def main() -> None:
     validation = read_parquet(paths.VALIDATION)
     scores = {}
     if len(validation):
-        inputs = model_inputs(validation, numeric + categorical, categorical)
+        inputs = model_inputs(validation, numeric, categorical)
         scores = score(model, inputs, validation[target], task)
     save_model(model, paths.MODEL)
     write_json(scores, paths.VALIDATION_METRICS)
