@@ -3,7 +3,8 @@
 Steps: drop files the answers do not use, `git init` on `main`, `dvc init` with Hydra
 composition on and analytics off, `dvc add` the demo data, add the default DVC remote
 (the demo remote is a folder inside the repository, filled with `dvc push`), lock
-dependencies with uv when it is installed, and make the first commit when a Git identity is configured.
+dependencies with uv when it is installed, and make the first commit when a Git
+identity is configured.
 Any failure exits non-zero, and cookiecutter then removes the half-made project.
 """
 

@@ -47,8 +47,8 @@ REMOTE_URLS = {
 }
 # Names the generated project imports: a package called one of these would shadow it.
 DEPENDENCIES = {
-    "dvc", "hydra", "numpy", "omegaconf", "pandas", "pandera", "pyarrow", "pytest",
-    "sklearn", "skops", "yaml", "tests",
+    "dvc", "fastapi", "gto", "httpx", "hydra", "numpy", "omegaconf", "pandas", "pandera",
+    "pyarrow", "pydantic", "pytest", "scipy", "sklearn", "skops", "uvicorn", "yaml", "tests",
 }
 
 

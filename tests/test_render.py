@@ -285,6 +285,7 @@ BAD_ANSWERS = [
     ("package_name", "class"),
     ("package_name", "json"),
     ("package_name", "pandas"),
+    ("package_name", "scipy"),
     ("author_email", "not-an-email"),
     ("description", 'says "hi"'),
     ("author_name", "back\\slash"),
