@@ -8,24 +8,33 @@ identity is configured.
 Any failure exits non-zero, and cookiecutter then removes the half-made project.
 """
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-TASK = {{ cookiecutter.task | tojson }}
-DEMO_DATA = {{ cookiecutter.demo_data | tojson }}
-LICENSE = {{ cookiecutter.license | tojson }}
-DVC_REMOTE = {{ cookiecutter.dvc_remote | tojson }}
-REMOTE_URL = {{ cookiecutter.remote_url | tojson }}
+ANSWERS = json.loads({{ cookiecutter | jsonify | tojson }})
+PACKAGE = Path("src", ANSWERS["package_name"])
 
 DEMO_FILE = Path("data/raw/penguins-raw.csv")
 DEMO_REMOTE = Path("dvc-demo-remote")  # keep in step with the generated README and tests
 LOCK_TIMEOUT_SECONDS = 300
 
-# Files rendered for every answer but used only by some.
+# Files and folders rendered for every answer but used only by some.
 UNUSED = {
+    "operations": {
+        "no": [
+            str(PACKAGE / "ops"),
+            str(PACKAGE / "drift.py"),
+            str(PACKAGE / "stages/profile.py"),
+            "conf/monitor",
+            ".github/workflows/monitor.yml",
+            "data/batches",
+            "tests/test_operations.py",
+        ]
+    },
     "task": {
         "classification": ["conf/model/ridge.yaml"],
         "regression": ["conf/model/logistic_regression.yaml"],
@@ -77,10 +86,12 @@ def run(*command, timeout=None):
 
 
 def remove_unused_files():
-    answers = {"task": TASK, "demo_data": DEMO_DATA, "license": LICENSE, "dvc_remote": DVC_REMOTE}
-    for prompt, answer in answers.items():
-        for path in map(Path, UNUSED[prompt].get(answer, [])):
-            path.unlink()
+    for prompt, unused in UNUSED.items():
+        for path in map(Path, unused.get(ANSWERS[prompt], [])):
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
             if not any(path.parent.iterdir()):
                 path.parent.rmdir()
 
@@ -94,17 +105,17 @@ def init_dvc(dvc):
     run(dvc, "init", "--quiet")
     run(dvc, "config", "core.analytics", "false")  # no network at run time
     run(dvc, "config", "hydra.enabled", "true")  # `dvc exp run -S` composes conf/
-    if DEMO_DATA == "penguins":
+    if ANSWERS["demo_data"] == "penguins":
         run(dvc, "add", "--quiet", str(DEMO_FILE))
 
 
 def add_remote(dvc):
     """The default DVC remote; the demo one is a folder in the repository, filled now."""
-    if DVC_REMOTE != "demo":
-        run(dvc, "remote", "add", "--default", "storage", REMOTE_URL)
+    if ANSWERS["dvc_remote"] != "demo":
+        run(dvc, "remote", "add", "--default", "storage", ANSWERS["remote_url"])
         return
     run(dvc, "remote", "add", "--default", "demo", str(DEMO_REMOTE))
-    if DEMO_DATA == "penguins":
+    if ANSWERS["demo_data"] == "penguins":
         run(dvc, "push", "--quiet")
 
 

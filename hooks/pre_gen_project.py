@@ -4,29 +4,19 @@ Each message names the prompt and the rule it breaks. Exiting non-zero here make
 cookiecutter stop and remove the (still empty) project directory.
 """
 
+import json
 import keyword
 import re
 import sys
 
-ANSWERS = {
-    "project_name": {{ cookiecutter.project_name | tojson }},
-    "project_slug": {{ cookiecutter.project_slug | tojson }},
-    "package_name": {{ cookiecutter.package_name | tojson }},
-    "description": {{ cookiecutter.description | tojson }},
-    "author_name": {{ cookiecutter.author_name | tojson }},
-    "author_email": {{ cookiecutter.author_email | tojson }},
-    "python_version": {{ cookiecutter.python_version | tojson }},
-    "task": {{ cookiecutter.task | tojson }},
-    "demo_data": {{ cookiecutter.demo_data | tojson }},
-    "license": {{ cookiecutter.license | tojson }},
-    "dvc_remote": {{ cookiecutter.dvc_remote | tojson }},
-    "remote_url": {{ cookiecutter.remote_url | tojson }},
-}
-
+# Every answer (and cookiecutter's own entries), rendered once as a JSON string.
+ANSWERS = json.loads({{ cookiecutter | jsonify | tojson }})
+# Kept in step with cookiecutter.json by the template's render tests.
 CHOICES = {
     "python_version": ["3.10", "3.11", "3.12", "3.13"],
     "task": ["classification", "regression"],
     "demo_data": ["penguins", "none"],
+    "operations": ["yes", "no"],
     "license": ["MIT", "Apache-2.0", "BSD-3-Clause", "none"],
     "dvc_remote": ["demo", "s3", "gs", "azure", "ssh", "local"],
 }
@@ -47,7 +37,7 @@ REMOTE_URLS = {
 }
 # Names the generated project imports: a package called one of these would shadow it.
 DEPENDENCIES = {
-    "dvc", "fastapi", "gto", "httpx", "hydra", "numpy", "omegaconf", "pandas", "pandera",
+    "cruft", "dvc", "fastapi", "gto", "httpx", "hydra", "numpy", "omegaconf", "pandas", "pandera",
     "pyarrow", "pydantic", "pytest", "scipy", "sklearn", "skops", "uvicorn", "yaml", "tests",
 }
 

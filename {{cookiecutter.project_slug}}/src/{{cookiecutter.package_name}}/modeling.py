@@ -2,6 +2,7 @@
 
 Preprocessing that learns from data (imputation, scaling, one-hot encoding) lives in
 the Pipeline, so it is fitted on the training split only and travels with the model.
+The estimator is built from ``model`` in params.yaml with ``hydra.utils.instantiate``.
 skops stores the model without pickle; loading accepts only the types listed in
 ``TRUSTED_TYPES``, so a tampered or unexpected file is refused rather than executed.
 """
@@ -13,14 +14,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import skops.io as sio
+from sklearn.base import is_classifier, is_regressor
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from .errors import ConfigError, DataError
-from .files import file_md5, write_with
+from .core.config import Features, Model
+from .core.errors import ConfigError, DataError
+from .core.files import file_md5, write_with
 
 # Every type a pipeline built from the shipped conf/model/ files contains, listed in
 # full rather than left to skops' defaults. A model you add may need more: loading it
@@ -62,16 +64,22 @@ TRUSTED_TYPES = [
 ]
 
 
-def feature_columns(features_config: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """The numeric and categorical model inputs declared in ``features``."""
-    numeric = list(features_config.get("numeric") or [])
-    categorical = list(features_config.get("categorical") or [])
-    if not numeric and not categorical:
+def build_estimator(model: Model, classification: bool) -> Any:
+    """Instantiate ``model`` (without its search space) and check it suits the task."""
+    from hydra.errors import HydraException
+    from hydra.utils import instantiate
+
+    try:
+        estimator = instantiate({"_target_": model.target, **model.arguments})
+    except HydraException as error:
+        raise ConfigError(f"params.yaml: model could not be built: {error}") from None
+    kind = "classifier" if classification else "regressor"
+    if not (is_classifier if classification else is_regressor)(estimator):
+        task = "classification" if classification else "regression"
         raise ConfigError(
-            "params.yaml: features.numeric and features.categorical are both empty; "
-            "list the columns the model should use in conf/features/"
+            f"params.yaml: model._target_ {model.target} is not a {kind}, but task is {task!r}"
         )
-    return numeric, categorical
+    return estimator
 
 
 def check_columns(frame: pd.DataFrame, columns: list[str], source: Any) -> None:
@@ -83,8 +91,13 @@ def check_columns(frame: pd.DataFrame, columns: list[str], source: Any) -> None:
         )
 
 
-def build_pipeline(numeric: list[str], categorical: list[str], estimator: Any) -> Pipeline:
+def build_pipeline(features: Features, estimator: Any) -> Pipeline:
     """Impute and scale numbers, impute and one-hot encode categories, then estimate."""
+    if not features.inputs:
+        raise ConfigError(
+            "params.yaml: features.numeric and features.categorical are both empty; "
+            "list the columns the model should use in conf/features/"
+        )
     numeric_steps = Pipeline(
         [("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())]
     )
@@ -95,15 +108,18 @@ def build_pipeline(numeric: list[str], categorical: list[str], estimator: Any) -
         ]
     )
     preprocess = ColumnTransformer(
-        [("numeric", numeric_steps, numeric), ("categorical", categorical_steps, categorical)]
+        [
+            ("numeric", numeric_steps, features.numeric),
+            ("categorical", categorical_steps, features.categorical),
+        ]
     )
     return Pipeline([("preprocess", preprocess), ("estimator", estimator)])
 
 
-def model_inputs(frame: pd.DataFrame, numeric: list[str], categorical: list[str]) -> pd.DataFrame:
+def model_inputs(frame: pd.DataFrame, features: Features) -> pd.DataFrame:
     """Select the model's input columns, with categories as plain objects and NaN gaps."""
-    inputs = frame[numeric + categorical].copy()
-    for column in categorical:
+    inputs = frame[features.inputs].copy()
+    for column in features.categorical:
         inputs[column] = inputs[column].astype(object).where(inputs[column].notna(), np.nan)
     return inputs
 
@@ -114,11 +130,15 @@ def model_version(path: Path) -> str:
 
 
 def save_model(model: Pipeline, path: Path) -> None:
+    import skops.io as sio
+
     write_with(path, lambda temporary: sio.dump(model, temporary))
 
 
 def load_model(path: Path) -> Pipeline:
     """Load a skops model, refusing any type that is not explicitly trusted."""
+    import skops.io as sio
+
     if not Path(path).is_file():
         raise DataError(f"{path} not found. It is produced by the train stage: run `dvc repro`.")
     untrusted = sorted(set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))

@@ -17,8 +17,9 @@ from scipy import stats
 from sklearn.model_selection import KFold, RandomizedSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
-from .errors import ConfigError
-from .metrics import DIGITS
+from .core.config import Tuning
+from .core.errors import ConfigError
+from .evaluation import DIGITS
 
 ESTIMATOR_STEP = "estimator"
 
@@ -54,18 +55,18 @@ def tune(
     inputs: pd.DataFrame,
     target: pd.Series,
     search_space: dict[str, Any],
-    tuning: dict[str, Any],
-    task: str,
+    tuning: Tuning,
+    classification: bool,
     seed: int,
 ) -> tuple[Pipeline, dict[str, Any], pd.DataFrame]:
     """Search, refit the best candidate; return it, a summary and one row per candidate."""
-    folds = StratifiedKFold if task == "classification" else KFold
+    folds = StratifiedKFold if classification else KFold
     search = RandomizedSearchCV(
         model,
         search_distributions(search_space),
-        n_iter=int(tuning["candidates"]),
-        scoring=tuning["scoring"],
-        cv=folds(n_splits=int(tuning["folds"]), shuffle=True, random_state=seed),
+        n_iter=tuning.candidates,
+        scoring=tuning.scoring,
+        cv=folds(n_splits=tuning.folds, shuffle=True, random_state=seed),
         random_state=seed,
         refit=True,
         n_jobs=1,
@@ -76,7 +77,7 @@ def tune(
         for name, value in search.best_params_.items()
     }
     summary = {
-        "scoring": tuning["scoring"],
+        "scoring": tuning.scoring,
         "best_cv_score": round(float(search.best_score_), DIGITS),
         "best_params": best,
         "candidates": len(search.cv_results_["params"]),

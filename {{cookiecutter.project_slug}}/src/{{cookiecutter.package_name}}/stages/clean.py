@@ -6,27 +6,15 @@ Reads ``data.raw_path``; writes the cleaned table and ``reports/data_quality.jso
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .. import paths
-from ..errors import ConfigError, DataError, run_main
-from ..files import write_json, write_parquet
-from ..params import get, load_params
-from ..schema import ColumnSpec, column_specs, read_raw_csv, validate_raw
-
-
-def tidy(raw: pd.DataFrame, specs: list[ColumnSpec]) -> pd.DataFrame:
-    """Keep the declared columns under their clean names, with categories recoded."""
-    frame = raw[[spec.source for spec in specs]].rename(
-        columns={spec.source: spec.name for spec in specs}
-    )
-    for spec in specs:
-        if spec.recode:
-            frame[spec.name] = frame[spec.name].replace(spec.recode)
-    return frame
+from ..core import paths
+from ..core.config import Data, load_params
+from ..core.errors import DataError, run_main
+from ..core.files import write_json, write_parquet
+from ..data import read_raw_csv, tidy, validate_raw
 
 
 def drop_unusable_rows(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -40,36 +28,26 @@ def drop_unusable_rows(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, 
     return labelled.reset_index(drop=True), dropped
 
 
-def quality_report(rows_in: int, clean: pd.DataFrame, dropped: dict[str, int]) -> dict[str, Any]:
-    return {
-        "rows_in": rows_in,
-        "rows_out": len(clean),
+def clean(raw: pd.DataFrame, data: Data, source: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Validate, tidy and filter a raw frame; return it with its quality report."""
+    tidied = tidy(validate_raw(raw, data.columns, source), data.columns)
+    frame, dropped = drop_unusable_rows(tidied, data.target)
+    return frame, {
+        "rows_in": len(raw),
+        "rows_out": len(frame),
         "rows_dropped": dropped,
-        "missing_values": {column: int(n) for column, n in clean.isna().sum().items()},
+        "missing_values": {column: int(n) for column, n in frame.isna().sum().items()},
     }
 
 
-def clean(
-    raw: pd.DataFrame, specs: list[ColumnSpec], target: str, source: Any
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Validate, tidy and filter a raw frame; return it with its quality report."""
-    if target not in {spec.name for spec in specs}:
-        raise ConfigError(f"params.yaml: data.target {target!r} is not a column in data.columns")
-    frame, dropped = drop_unusable_rows(tidy(validate_raw(raw, specs, source), specs), target)
-    return frame, quality_report(len(raw), frame, dropped)
-
-
 def main() -> None:
-    params = load_params()
-    raw_path = get(params, "data.raw_path")
-    specs = column_specs(get(params, "data.columns"))
-    if not Path(raw_path).is_file():
+    data = load_params().data
+    if not data.raw_path.is_file():
         raise DataError(
-            f"{raw_path} not found. Put your raw data there and version it with "
-            f"`dvc add {raw_path}`, or point data.raw_path in conf/data/ at it."
+            f"{data.raw_path} not found. Put your raw data there and version it with "
+            f"`dvc add {data.raw_path}`, or point data.raw_path in conf/data/ at it."
         )
-    raw = read_raw_csv(raw_path, get(params, "data.na_values"))
-    frame, report = clean(raw, specs, get(params, "data.target"), raw_path)
+    frame, report = clean(read_raw_csv(data.raw_path, data.na_values), data, data.raw_path)
     write_parquet(frame, paths.CLEAN)
     write_json(report, paths.DATA_QUALITY)
     print(f"clean: {report['rows_in']} rows in, {report['rows_out']} out -> {paths.CLEAN}")

@@ -11,45 +11,40 @@ from typing import Any
 
 import pandas as pd
 
-from .. import paths
+from ..core import paths
+from ..core.config import load_params
+from ..core.errors import run_main
+from ..core.files import read_parquet, write_json
 from ..drift import profile
-from ..errors import ConfigError, run_main
-from ..files import read_parquet, write_json
-from ..modeling import feature_columns, load_model, model_inputs, model_version
-from ..params import get, get_task, load_params
+from ..modeling import load_model, model_inputs, model_version
 
 
 def reference_profile(
-    train: pd.DataFrame,
+    inputs: pd.DataFrame,
     predictions: pd.Series,
-    numeric: list[str],
     categorical: list[str],
-    task: str,
+    classification: bool,
     bins: int,
     seed: int,
 ) -> dict[str, Any]:
     return {
-        "rows": len(train),
+        "rows": len(inputs),
         "features": {
-            column: profile(train[column], column in categorical, bins, seed)
-            for column in [*numeric, *categorical]
+            column: profile(inputs[column], column in categorical, bins, seed)
+            for column in inputs.columns
         },
-        "prediction": profile(predictions, task == "classification", bins, seed),
+        "prediction": profile(predictions, classification, bins, seed),
     }
 
 
 def main() -> None:
     params = load_params()
-    numeric, categorical = feature_columns(get(params, "features"))
-    bins = get(params, "monitor.bins")
-    if not isinstance(bins, int) or bins < 2:
-        raise ConfigError(f"params.yaml: monitor.bins must be an integer >= 2, got {bins!r}")
-    train = read_parquet(paths.TRAIN)
-    model = load_model(paths.MODEL)
-    predictions = pd.Series(model.predict(model_inputs(train, numeric, categorical)))
+    inputs = model_inputs(read_parquet(paths.TRAIN), params.features)
+    predictions = pd.Series(load_model(paths.MODEL).predict(inputs))
     result = reference_profile(
-        train, predictions, numeric, categorical, get_task(params), bins, get(params, "seed")
-    )
+        inputs, predictions, params.features.categorical, params.classification,
+        params.monitor.bins, params.seed,
+    )  # fmt: skip
     write_json({"model_version": model_version(paths.MODEL), **result}, paths.PROFILE)
     print(f"profile: {len(result['features'])} inputs and predictions -> {paths.PROFILE}")
 

@@ -1,10 +1,9 @@
 """Stage 4, train: fit preprocessing and the configured estimator on the train split.
 
 The estimator comes from ``model`` in params.yaml (``_target_`` plus arguments, one
-file per choice in conf/model/) through ``hydra.utils.instantiate``. With
-``tuning.enabled`` the model's ``search_space`` is searched first (see tuning.py).
-Validation scores go to reports/validation_metrics.json, the search results to
-reports/tuning.json and reports/tuning_candidates.csv, the model to models/ via skops.
+file per choice in conf/model/). With ``tuning.enabled`` the model's ``search_space`` is
+searched first (tuning.py). Writes the model (skops), the validation scores, and the
+search's summary and candidates (empty when tuning is off).
 """
 
 from __future__ import annotations
@@ -12,106 +11,49 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from hydra.errors import HydraException
-from hydra.utils import instantiate
-from sklearn.base import is_classifier, is_regressor
 from sklearn.pipeline import Pipeline
 
-from .. import paths
-from ..errors import ConfigError, run_main
-from ..files import read_parquet, write_csv, write_json
-from ..metrics import score
-from ..modeling import build_pipeline, check_columns, feature_columns, model_inputs, save_model
-from ..params import get, get_task, load_params
+from ..core import paths
+from ..core.config import Params, load_params
+from ..core.errors import run_main
+from ..core.files import read_parquet, write_csv, write_json
+from ..evaluation import score
+from ..modeling import build_estimator, build_pipeline, check_columns, model_inputs, save_model
 
-SEARCH_SPACE = "search_space"  # the key in a model's config that is not an argument
 CANDIDATE_COLUMNS = ["candidate", "rank", "mean_score", "std_score"]
 
 
-def build_estimator(model_config: dict[str, Any], task: str) -> Any:
-    """Instantiate ``model`` (without its search space) and check it suits the task."""
-    if not isinstance(model_config, dict) or "_target_" not in model_config:
-        raise ConfigError("params.yaml: model must be a mapping with a '_target_' class path")
-    arguments = {key: value for key, value in model_config.items() if key != SEARCH_SPACE}
-    try:
-        estimator = instantiate(arguments)
-    except HydraException as error:
-        raise ConfigError(f"params.yaml: model could not be built: {error}") from None
-    kind, fits_task = (
-        ("classifier", is_classifier(estimator))
-        if task == "classification"
-        else ("regressor", is_regressor(estimator))
-    )
-    if not fits_task:
-        raise ConfigError(
-            f"params.yaml: model._target_ {model_config['_target_']} is not a {kind}, "
-            f"but task is {task!r}"
-        )
-    return estimator
-
-
-def fit(
-    train: pd.DataFrame,
-    numeric: list[str],
-    categorical: list[str],
-    target: str,
-    estimator: Any,
-) -> Pipeline:
-    check_columns(train, [*numeric, *categorical, target], paths.TRAIN)
-    model = build_pipeline(numeric, categorical, estimator)
-    return model.fit(model_inputs(train, numeric, categorical), train[target])
-
-
 def fit_or_tune(
-    train: pd.DataFrame,
-    numeric: list[str],
-    categorical: list[str],
-    target: str,
-    model_config: dict[str, Any],
-    tuning: dict[str, Any],
-    task: str,
-    seed: int,
+    train: pd.DataFrame, params: Params
 ) -> tuple[Pipeline, dict[str, Any], pd.DataFrame]:
     """The fitted model, a tuning summary and the candidates (none when tuning is off)."""
-    estimator = build_estimator(model_config, task)
-    if not tuning.get("enabled"):
-        model = fit(train, numeric, categorical, target, estimator)
-        return model, {"enabled": False}, pd.DataFrame(columns=CANDIDATE_COLUMNS)
+    target, features = params.data.target, params.features
+    check_columns(train, [*features.inputs, target], paths.TRAIN)
+    model = build_pipeline(features, build_estimator(params.model, params.classification))
+    inputs = model_inputs(train, features)
+    if not params.tuning.enabled:
+        return (
+            model.fit(inputs, train[target]),
+            {"enabled": False},
+            pd.DataFrame(columns=CANDIDATE_COLUMNS),
+        )
     from ..tuning import tune  # scipy and the search only when asked for
 
-    check_columns(train, [*numeric, *categorical, target], paths.TRAIN)
     model, summary, candidates = tune(
-        build_pipeline(numeric, categorical, estimator),
-        model_inputs(train, numeric, categorical),
-        train[target],
-        model_config.get(SEARCH_SPACE),
-        tuning,
-        task,
-        seed,
-    )
+        model, inputs, train[target], params.model.search_space, params.tuning,
+        params.classification, params.seed,
+    )  # fmt: skip
     return model, {"enabled": True, **summary}, candidates
 
 
 def main() -> None:
     params = load_params()
-    task = get_task(params)
-    target = get(params, "data.target")
-    numeric, categorical = feature_columns(get(params, "features"))
-    model, tuning, candidates = fit_or_tune(
-        read_parquet(paths.TRAIN),
-        numeric,
-        categorical,
-        target,
-        get(params, "model"),
-        get(params, "tuning"),
-        task,
-        get(params, "seed"),
-    )
+    model, tuning, candidates = fit_or_tune(read_parquet(paths.TRAIN), params)
     validation = read_parquet(paths.VALIDATION)
     scores = {}
     if len(validation):
-        inputs = model_inputs(validation, numeric, categorical)
-        scores = score(model, inputs, validation[target], task)
+        inputs = model_inputs(validation, params.features)
+        scores = score(model, inputs, validation[params.data.target], params.classification)
     save_model(model, paths.MODEL)
     write_json(scores, paths.VALIDATION_METRICS)
     write_json(tuning, paths.TUNING)

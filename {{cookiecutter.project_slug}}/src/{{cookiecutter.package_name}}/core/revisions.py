@@ -7,7 +7,6 @@ DVC runs from this interpreter's environment, the one the pipeline ran in.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from typing import Any
@@ -36,17 +35,6 @@ def dvc(*args: str) -> str:
     return run(sys.executable, "-m", "dvc", *args, shown="dvc " + " ".join(args)).stdout
 
 
-def short_name(revision: str) -> str:
-    """``revision`` as a short commit hash, refusing one git does not know."""
-    result = git("rev-parse", "--short", "--verify", "--quiet", revision + "^{commit}")
-    if result.returncode != 0:
-        raise PipelineError(
-            f"git revision {revision!r} not found. Fetch it first (in GitHub Actions, "
-            "check out with `fetch-depth: 0`), or name another with --base."
-        )
-    return result.stdout.strip()
-
-
 def read_at(revision: str, path: str) -> str | None:
     """The text of ``path`` at ``revision``, or None where the revision has no such file."""
     result = git("show", f"{revision}:{path}")
@@ -56,8 +44,3 @@ def read_at(revision: str, path: str) -> str | None:
 def yaml_at(revision: str, path: str) -> Any:
     text = read_at(revision, path)
     return None if text is None else yaml.safe_load(text)
-
-
-def dvc_json(*args: str) -> Any:
-    """What ``dvc <args> --json`` printed, as data."""
-    return json.loads(dvc(*args, "--json") or "{}")

@@ -1,8 +1,5 @@
 """Online prediction: a FastAPI app over the same model and code path as batch prediction.
 
-    pip install -e '.[serve]'
-    uvicorn {{ cookiecutter.package_name }}.serve:create_app --factory --port 8000
-
 ``POST /predict`` takes one record or a list, keyed by the raw data's column names
 (the CSV headers declared in conf/data/); ``GET /health``; ``GET /metadata`` (model
 version, training data hash, metrics). The request model is derived from the schema,
@@ -11,6 +8,7 @@ so a bad request gets 422 with an error per field, never a stack trace.
 
 # No `from __future__ import annotations` here: FastAPI reads the endpoint's
 # annotations at run time, and the request types are built inside create_app.
+import argparse
 from typing import Annotated, Any, Literal, Optional, Union
 
 import pandas as pd
@@ -18,35 +16,34 @@ from fastapi import Body, FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from . import paths
-from .errors import PipelineError
-from .files import read_json
-from .modeling import load_model, model_version
-from .params import load_params
-from .predict import input_specs, predict_frame
-from .schema import ColumnSpec
+from ..core import paths
+from ..core.config import Column, load_params
+from ..core.errors import PipelineError
+from ..core.files import read_json
+from ..modeling import load_model, model_version
+from .predict import predict_frame
 
 # Dates stay text here, as in the CSV: the schema parses them the way training did.
 PYTHON_TYPES = {"float": float, "int": int, "category": str, "text": str, "date": str}
 
 
-def field_for(spec: ColumnSpec) -> tuple[Any, Any]:
+def field_for(column: Column) -> tuple[Any, Any]:
     """A pydantic field for one declared column: its type, bounds and allowed values."""
-    kind: Any = PYTHON_TYPES[spec.type]
-    if spec.allowed is not None:
-        kind = Literal[tuple(str(value) for value in spec.allowed)]
-    if not spec.required:
+    kind: Any = PYTHON_TYPES[column.type]
+    if column.allowed is not None:
+        kind = Literal[tuple(str(value) for value in column.allowed)]
+    if not column.required:
         kind = Optional[kind]  # noqa: UP045 - built at run time from the schema
-    bounds = {"ge": spec.min, "le": spec.max} if spec.type in ("float", "int") else {}
-    default = ... if spec.required else None
+    bounds = {"ge": column.min, "le": column.max} if column.type in ("float", "int") else {}
+    default = ... if column.required else None
     return kind, Field(
-        default, alias=spec.source, **{k: v for k, v in bounds.items() if v is not None}
+        default, alias=column.source, **{k: v for k, v in bounds.items() if v is not None}
     )
 
 
-def record_model(specs: list[ColumnSpec]) -> type[BaseModel]:
+def record_model(columns: dict[str, Column]) -> type[BaseModel]:
     """One input row as the raw data has it; columns the schema does not use are ignored."""
-    fields = {spec.name: field_for(spec) for spec in specs}
+    fields = {name: field_for(column) for name, column in columns.items()}
     config = ConfigDict(extra="ignore", populate_by_name=False)
     return create_model("Record", __config__=config, **fields)
 
@@ -63,7 +60,7 @@ def create_app() -> FastAPI:
     model = load_model(paths.MODEL)
     version = model_version(paths.MODEL)
     metadata = read_json(paths.METADATA)
-    Record = record_model(input_specs(params))
+    Record = record_model(params.data.inputs())
     Batch = Annotated[list[Record], Field(min_length=1)]  # type: ignore[valid-type]
     app = FastAPI(title="{{ cookiecutter.project_name }}", version=version)
 
@@ -87,3 +84,14 @@ def create_app() -> FastAPI:
         return {"model_version": version, "predictions": rows}
 
     return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+    args = parser.parse_args(argv)
+    create_app()  # refuse a missing model or bad params here, with a clean message
+    import uvicorn
+
+    uvicorn.run(f"{__name__}:create_app", factory=True, host=args.host, port=args.port)

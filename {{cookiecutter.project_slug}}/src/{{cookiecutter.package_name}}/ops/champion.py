@@ -1,14 +1,11 @@
 """Champion/challenger: replace the production model only with one that beats it.
 
-    python -m <package>.champion              # compare; exit 0 if the challenger wins
-    python -m <package>.champion --promote    # ... and, if it wins, make it production
-
 The champion is the model version GTO's ``prod`` stage points to (git tags such as
 ``model@v0.2.0`` and ``model#prod#3``), fetched with ``dvc get`` at its tag; the
 challenger is models/model.skops as ``dvc repro`` just trained it, typically on a new
 version of the raw data. Both are scored on the same holdout, the current test split.
 The challenger wins when it scores at least as well on ``review.primary_metric`` and
-breaks none of ``review.limits`` (gate.py) against the champion. ``--promote`` then
+breaks none of ``review.limits`` against the champion. ``--promote`` then
 registers the commit as the next minor version and assigns it to ``prod``; older
 versions keep their tags, so a rollback is one command:
 ``gto assign model --version <old-version> --stage prod --force``
@@ -27,14 +24,13 @@ from typing import Any
 
 import pandas as pd
 
-from . import actions, paths
-from .errors import PipelineError, run_main
-from .files import read_parquet
-from .gate import Verdict, check_limits
-from .metrics import score
-from .modeling import load_model, model_inputs
-from .params import get, get_task, load_params
-from .revisions import dvc, git, run
+from ..core import actions, paths
+from ..core.config import Features, Limit, load_params
+from ..core.errors import PipelineError
+from ..core.files import read_parquet
+from ..core.revisions import dvc, git, run
+from ..evaluation import Verdict, check_limits, score
+from ..modeling import load_model, model_inputs
 
 ARTIFACT = "model"  # the name under `artifacts:` in dvc.yaml
 STAGE = "prod"
@@ -80,14 +76,14 @@ def holdout_inputs(test: pd.DataFrame, target: str) -> pd.DataFrame:
     columns = [c for c in test.columns if c != target]
     categorical = [c for c in columns if not pd.api.types.is_numeric_dtype(test[c])]
     numeric = [c for c in columns if c not in categorical]
-    return model_inputs(test, numeric, categorical)
+    return model_inputs(test, Features(numeric=numeric, categorical=categorical))
 
 
 def decide(
     champion: dict[str, float] | None,
     challenger: dict[str, float],
     primary: str,
-    limits: dict[str, Any],
+    limits: dict[str, Limit],
 ) -> tuple[bool, str, list[Verdict]]:
     """Whether the challenger wins, why, and the gate's verdicts against the champion."""
     if primary not in challenger:
@@ -117,21 +113,21 @@ def promote() -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="champion", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--promote", action="store_true", help="make a winning challenger prod")
     args = parser.parse_args(argv)
     params = load_params()
-    target, task = get(params, "data.target"), get_task(params)
+    target, classification = params.data.target, params.classification
     test = read_parquet(paths.TEST)
     inputs = holdout_inputs(test, target)
-    challenger = score(load_model(paths.MODEL), inputs, test[target], task)
+    challenger = score(load_model(paths.MODEL), inputs, test[target], classification)
     tag = production_tag()
     champion = None
     if tag:
         with tempfile.TemporaryDirectory() as folder:
-            champion = score(fetch_model(tag, Path(folder)), inputs, test[target], task)
+            champion = score(fetch_model(tag, Path(folder)), inputs, test[target], classification)
     wins, reason, _ = decide(
-        champion, challenger, get(params, "review.primary_metric"), get(params, "review.limits")
+        champion, challenger, params.review.primary_metric, params.review.limits
     )
     summary = f"champion ({tag or 'none'}): {champion}\nchallenger: {challenger}\n"
     actions.add_to_summary(
@@ -142,7 +138,3 @@ def main(argv: list[str] | None = None) -> None:
         raise PipelineError(f"the challenger is not promoted: {reason}")
     if args.promote:
         print(f"promoted: {ARTIFACT} {promote()} is now in {STAGE}")
-
-
-if __name__ == "__main__":
-    run_main(lambda: main(sys.argv[1:]))

@@ -1,8 +1,8 @@
 """Errors a user can fix, and the one place that turns them into a clean exit.
 
-Stages raise these with a message that says what is wrong and where (file, key,
-column, rows). ``run_main`` prints that message without a traceback and exits
-non-zero, so ``dvc repro`` stops loudly and DVC records nothing for the stage.
+Commands raise these with a message that says what is wrong and where (file, key,
+column, rows). ``run_main`` prints that message without a traceback and exits non-zero,
+so ``dvc repro`` stops loudly and DVC records nothing for the stage.
 """
 
 from __future__ import annotations
@@ -24,9 +24,15 @@ class DataError(PipelineError):
 
 
 def run_main(main: Callable[[], None]) -> None:
-    """Run a stage's ``main``, turning a PipelineError into a one-paragraph error."""
+    """Run a command's ``main``, turning a PipelineError into a one-paragraph error."""
     try:
         main()
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(1) from None
+
+
+def shorten(value: object, limit: int = 60) -> str:
+    """A value's repr cut to ``limit`` characters, so an error never echoes a huge input."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"

@@ -1,7 +1,5 @@
 """Check that a commit's results reproduce. Run after ``dvc repro``, as CI does.
 
-    python -m <package>.verify              # compare the working tree with HEAD
-
 Two checks against what HEAD committed:
 
 1. ``dvc.lock``: every stage's command, dependency hashes and params, as just
@@ -16,16 +14,18 @@ of failing; on a pull request a missing dvc.lock fails like a stale one.
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from . import actions
-from .errors import PipelineError, run_main
-from .params import PARAMS, flatten, get, load_params
-from .revisions import read_at, yaml_at
+from ..core import actions
+from ..core.config import flatten, load_params
+from ..core.errors import PipelineError
+from ..core.paths import PARAMS
+from ..core.revisions import read_at, yaml_at
 
 LOCK = "dvc.lock"
 FIX = (
@@ -117,13 +117,14 @@ def verify(revision: str = "HEAD") -> list[str]:
         return [f"no {LOCK} is committed at {revision}"]
     reproduced_lock = yaml.safe_load(Path(LOCK).read_text(encoding="utf-8"))
     problems = stale_stages(yaml.safe_load(committed_lock), reproduced_lock)
-    tolerance = float(get(load_params(), "review.tolerance"))
+    tolerance = load_params().review.tolerance
     files = metrics_files()
     drift = metric_drift(read_metrics(files, revision), read_metrics(files, None), tolerance)
     return problems + drift
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
     if not Path(LOCK).is_file():
         raise PipelineError(f"{LOCK} not found: run `dvc repro` before verifying")
     problems = verify()
@@ -147,7 +148,3 @@ def main() -> None:
         )
     actions.add_to_summary(f"Reproduced: {LOCK} and every metrics file match the commit.")
     print(f"verify: {LOCK} and metrics match HEAD")
-
-
-if __name__ == "__main__":
-    run_main(main)

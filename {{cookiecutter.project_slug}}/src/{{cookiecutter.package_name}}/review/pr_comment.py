@@ -1,6 +1,6 @@
 """Post the pipeline report as one pull-request comment, updated on every push.
 
-    python src/<package>/pr_comment.py --pr 12 pipeline-report/report.md
+    python src/<package>/review/pr_comment.py --pr 12 pipeline-report/report.md
 
 The comment is found again by a hidden marker, so each push edits it instead of
 adding another. Uses only the standard library: the pipeline workflow runs this file

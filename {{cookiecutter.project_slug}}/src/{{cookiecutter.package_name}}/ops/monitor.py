@@ -1,12 +1,9 @@
 """Compare a new batch with the training data's reference profile.
 
-    python -m <package>.monitor --input data/batches/2026-11.csv
-    python -m <package>.monitor --latest data/batches     # the newest CSV there, by name
-
 For each model input: PSI, a two-sample test and the change in missing values
 (drift.py); for the model's predictions on the batch: PSI against its predictions on
-the training data. The batch is cleaned and featurized by the same code as training
-(predict.py); rows that break the raw schema are reported as violations. Writes
+the training data. The batch is cleaned and featurized by the same code as training;
+rows that break the raw schema are reported as violations. Writes
 ``<output>/drift.json`` and ``<output>/drift.md`` and exits 1 when anything exceeds
 the thresholds in ``monitor`` (conf/monitor/), so a scheduler can act on it.
 """
@@ -14,33 +11,32 @@ the thresholds in ``monitor`` (conf/monitor/), so a scheduler can act on it.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from . import actions, paths
-from .drift import compare
-from .errors import DataError, PipelineError, run_main
-from .files import read_json, write_json, write_text
-from .modeling import feature_columns, load_model, model_inputs, model_version
-from .params import get, load_params
-from .predict import input_specs, prepare
-from .schema import read_raw_csv, split_valid
+from ..core import actions, paths
+from ..core.config import Monitor, load_params
+from ..core.errors import DataError, PipelineError
+from ..core.files import read_json, write_json, write_text
+from ..core.markdown import MISSING, table
+from ..data import derive_features, read_raw_csv, split_valid, tidy
+from ..drift import compare
+from ..modeling import load_model, model_inputs, model_version
 
 DEFAULT_OUTPUT = Path("reports/monitoring")
 
 
-def reasons(result: dict[str, Any], thresholds: dict[str, Any]) -> list[str]:
+def reasons(result: dict[str, Any], thresholds: Monitor) -> list[str]:
     """Why one column counts as drifted; empty when it does not."""
     found = []
-    if result["psi"] >= thresholds["psi_threshold"]:
-        found.append(f"PSI {result['psi']:.3f} >= {thresholds['psi_threshold']}")
-    if result["p_value"] is not None and result["p_value"] < thresholds["p_value"]:
-        found.append(f"{result['test']} p-value {result['p_value']:.2g} < {thresholds['p_value']}")
+    if result["psi"] >= thresholds.psi_threshold:
+        found.append(f"PSI {result['psi']:.3f} >= {thresholds.psi_threshold}")
+    if result["p_value"] is not None and result["p_value"] < thresholds.p_value:
+        found.append(f"{result['test']} p-value {result['p_value']:.2g} < {thresholds.p_value}")
     increase = result["missing_rate"] - result["reference_missing_rate"]
-    if increase > thresholds["missing_rate_increase"]:
+    if increase > thresholds.missing_rate_increase:
         found.append(f"missing values up by {increase:.1%}")
     if result.get("unseen_categories"):
         found.append(f"categories unseen in training: {', '.join(result['unseen_categories'])}")
@@ -48,7 +44,7 @@ def reasons(result: dict[str, Any], thresholds: dict[str, Any]) -> list[str]:
 
 
 def drift_report(
-    batch: pd.DataFrame, predictions: pd.Series, reference: dict[str, Any], thresholds: dict
+    batch: pd.DataFrame, predictions: pd.Series, reference: dict[str, Any], thresholds: Monitor
 ) -> dict[str, Any]:
     """Per input column and for the predictions: the statistics and any drift reasons."""
     columns = {}
@@ -81,37 +77,38 @@ def to_markdown(source: Path, report: dict[str, Any]) -> str:
             "```",
             "",
         ]
+    rows = []
+    for column, result in {**report["columns"], "(predictions)": report["prediction"]}.items():
+        p_value = MISSING if result["p_value"] is None else f"{result['p_value']:.2g}"
+        missing = f"{result['reference_missing_rate']:.1%} -> {result['missing_rate']:.1%}"
+        drift = "; ".join(result["drift"]) or "no"
+        rows.append(
+            [f"`{column}`", f"{result['psi']:.3f}", result["test"], p_value, missing, drift]
+        )
     lines += [
         f"{report['rows']} valid rows against {report['reference_rows']} training rows.",
         "",
-        "| column | PSI | test | p-value | missing | drift |",
-        "| --- | --- | --- | --- | --- | --- |",
+        table(["column", "PSI", "test", "p-value", "missing", "drift"], rows),
+        "",
     ]
-    rows = {**report["columns"], "(predictions)": report["prediction"]}
-    for column, result in rows.items():
-        p_value = "n/a" if result["p_value"] is None else f"{result['p_value']:.2g}"
-        missing = f"{result['reference_missing_rate']:.1%} -> {result['missing_rate']:.1%}"
-        cells = [f"`{column}`", f"{result['psi']:.3f}", result["test"], p_value, missing]
-        lines.append("| " + " | ".join([*cells, "; ".join(result["drift"]) or "no"]) + " |")
-    return "\n".join([*lines, ""])
+    return "\n".join(lines)
 
 
 def monitor(source: Path, output: Path) -> tuple[dict[str, Any], str]:
     """The drift report of ``source`` and its Markdown, both written into ``output``."""
     params = load_params()
-    thresholds = get(params, "monitor")
     reference = read_json(paths.PROFILE)
     model = load_model(paths.MODEL)
     if reference.get("model_version") != model_version(paths.MODEL):
         raise PipelineError(f"{paths.PROFILE} describes another model: run `dvc repro`")
-    raw = read_raw_csv(source, get(params, "data.na_values"))
-    valid, violations = split_valid(raw, input_specs(params), source)
+    raw = read_raw_csv(source, params.data.na_values)
+    columns = params.data.inputs()
+    valid, violations = split_valid(raw, columns, source)
     if valid.empty:
         raise DataError(f"no row of {source} passes the schema:\n{violations}")
-    batch = prepare(valid, params, source)
-    numeric, categorical = feature_columns(get(params, "features"))
-    inputs = model_inputs(batch, numeric, categorical)
-    report = drift_report(batch, pd.Series(model.predict(inputs)), reference, thresholds)
+    batch = derive_features(tidy(valid, columns), params.features.derived)
+    inputs = model_inputs(batch, params.features)
+    report = drift_report(batch, pd.Series(model.predict(inputs)), reference, params.monitor)
     if violations:
         report["invalid_rows"] = len(raw) - len(valid)
         report["schema_violations"] = violations.splitlines()
@@ -131,7 +128,7 @@ def newest_batch(folder: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="monitor", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--input", type=Path, help="a CSV batch in the raw format")
     source.add_argument("--latest", type=Path, help="a folder: monitor its newest CSV")
@@ -147,7 +144,3 @@ def main(argv: list[str] | None = None) -> None:
             f"{'yes' if report['prediction_drift'] else 'no'}; invalid rows: "
             f"{report.get('invalid_rows', 0)} (details in {args.output}/drift.md)"
         )
-
-
-if __name__ == "__main__":
-    run_main(lambda: main(sys.argv[1:]))

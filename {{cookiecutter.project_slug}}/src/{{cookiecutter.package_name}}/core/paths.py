@@ -1,12 +1,13 @@
 """Where each stage reads and writes: the conventional layout that dvc.yaml mirrors.
 
-The raw input path is configuration (``data.raw_path`` in params.yaml) because it
-names the user's own file; everything the pipeline produces lives at a fixed path.
+The raw input path is configuration (``data.raw_path``) because it names the user's own
+file; everything the pipeline produces lives at a fixed path.
 """
 
 from pathlib import Path
 
 PARAMS = Path("params.yaml")
+CONF = Path("conf")
 
 CLEAN = Path("data/interim/clean.parquet")
 FEATURES = Path("data/processed/features.parquet")
@@ -16,7 +17,9 @@ TEST = Path("data/processed/test.parquet")
 
 MODEL = Path("models/model.skops")
 METADATA = Path("models/metadata.json")
+{%- if cookiecutter.operations == 'yes' %}
 PROFILE = Path("models/reference_profile.json")
+{%- endif %}
 
 DATA_QUALITY = Path("reports/data_quality.json")
 VALIDATION_METRICS = Path("reports/validation_metrics.json")

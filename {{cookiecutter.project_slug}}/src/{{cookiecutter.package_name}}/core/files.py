@@ -14,11 +14,12 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from .errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @contextmanager
@@ -74,4 +75,6 @@ def read_parquet(path: Path) -> pd.DataFrame:
     """Read a stage's input, saying which stage produces it when it is missing."""
     if not Path(path).is_file():
         raise DataError(f"{path} not found. It is produced by an earlier stage: run `dvc repro`.")
+    import pandas as pd  # not paid for by commands that never read a table
+
     return pd.read_parquet(path)

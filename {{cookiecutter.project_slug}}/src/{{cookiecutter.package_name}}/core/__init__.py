@@ -1,0 +1,5 @@
+"""Plumbing every other part uses: errors, atomic files, typed params, paths, git and DVC.
+
+Nothing here imports the rest of the package, so stages can depend on this folder as a
+whole in dvc.yaml.
+"""

@@ -1,0 +1,207 @@
+"""params.yaml, the resolved snapshot of conf/, read into typed sections checked once.
+
+Commands read this file rather than composing Hydra themselves: it is exactly what DVC
+hashed. The whole file is validated when it is loaded, so a wrong type, an unknown key or
+a missing key stops a command before any work, naming the params.yaml key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError, shorten
+from .paths import PARAMS
+
+
+class Section(BaseModel):
+    """A group of params: unknown keys are refused, so a typo cannot pass unnoticed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Column(Section):
+    """One raw column: its header, its type, and the checks its values must pass."""
+
+    source: str = ""  # the raw CSV header; empty means the same as the clean name
+    type: Literal["float", "int", "category", "date", "text"]
+    required: bool = False  # true: no missing values allowed
+    min: float | None = None
+    max: float | None = None
+    allowed: list[Any] | None = None  # raw values a category may take
+    recode: dict[str, Any] = {}  # raw -> clean category values
+
+
+class Data(Section):
+    raw_path: Path
+    target: str
+    na_values: list[str] = []
+    columns: dict[str, Column] = Field(min_length=1)
+
+    @field_validator("columns")
+    @classmethod
+    def _sources(cls, columns: dict[str, Column]) -> dict[str, Column]:
+        """An empty ``source`` means the raw header is the clean name."""
+        return {n: c.model_copy(update={"source": c.source or n}) for n, c in columns.items()}
+
+    @model_validator(mode="after")
+    def _target_declared(self) -> Data:
+        if self.target not in self.columns:
+            raise ValueError(f"target {self.target!r} is not one of data.columns")
+        return self
+
+    def inputs(self) -> dict[str, Column]:
+        """The columns new data must have: all but the target."""
+        return {name: c for name, c in self.columns.items() if name != self.target}
+
+
+class Features(Section):
+    derived: dict[str, str] = {}  # new column: pandas expression
+    numeric: list[str] = []
+    categorical: list[str] = []
+
+    @property
+    def inputs(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+
+class Split(Section):
+    test_size: float = Field(gt=0, lt=1)
+    validation_size: float = Field(ge=0, lt=1)
+
+    @model_validator(mode="after")
+    def _leaves_training_rows(self) -> Split:
+        if self.test_size + self.validation_size >= 1:
+            raise ValueError("test_size + validation_size must leave rows to train on")
+        return self
+
+
+class Model(Section):
+    """An estimator: ``_target_`` class path, its arguments, and a search space to tune."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+    target: str = Field(alias="_target_", pattern=r"^[A-Za-z_][\w.]*$")
+    search_space: dict[str, Any] = {}
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class Tuning(Section):
+    enabled: bool = False
+    candidates: int = Field(ge=1)
+    folds: int = Field(ge=2)
+    scoring: str
+
+
+class Evaluate(Section):
+    slice_columns: list[str] = []
+    fairness_gap: float = Field(ge=0)
+    importance_repeats: int = Field(ge=1)
+
+
+class Limit(Section):
+    """How far a metric may worsen: ``max_drop`` (higher is better) or ``max_rise``."""
+
+    max_drop: float | None = Field(None, ge=0)
+    max_rise: float | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Limit:
+        if (self.max_drop is None) == (self.max_rise is None):
+            raise ValueError("give exactly one of max_drop or max_rise")
+        return self
+
+
+class Review(Section):
+    tolerance: float = Field(ge=0)
+    limits: dict[str, Limit] = {}
+{%- if cookiecutter.operations == 'yes' %}
+    primary_metric: str
+
+
+class Monitor(Section):
+    bins: int = Field(ge=2)
+    psi_threshold: float = Field(gt=0)
+    p_value: float = Field(gt=0, lt=1)
+    missing_rate_increase: float = Field(ge=0)
+{%- endif %}
+
+
+class Params(Section):
+    task: Literal["classification", "regression"]
+    seed: int
+    data: Data
+    features: Features
+    split: Split
+    model: Model
+    tuning: Tuning
+    evaluate: Evaluate
+    review: Review
+{%- if cookiecutter.operations == 'yes' %}
+    monitor: Monitor
+{%- endif %}
+
+    @property
+    def classification(self) -> bool:
+        """The one switch between the tasks: stratified split, probabilities, curves."""
+        return self.task == "classification"
+
+
+def parse(model: type[Section], raw: Any, source: object, prefix: str = "") -> Any:
+    """``raw`` as ``model``, or a ConfigError listing every key that does not fit."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        lines = [f"{source} does not hold valid params:"]
+        for problem in error.errors():
+            key = ".".join([prefix, *map(str, problem["loc"])]).strip(".") or "(top level)"
+            value = problem.get("input")
+            shown = "" if isinstance(value, (dict, list)) else f" (got {shorten(value)})"
+            lines.append(f"  {key}: {problem['msg']}{shown}")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file's content, or a ConfigError with the file and line of a syntax error."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path} is not valid YAML: {error}") from None
+
+
+def read_params(path: Path = PARAMS) -> dict[str, Any]:
+    """params.yaml as plain data, naming the command that writes it when it is missing."""
+    if not path.is_file():
+        raise ConfigError(
+            f"{path} not found. Run `python -m {__package__.split('.')[0]} compose` from the "
+            "project root to compose it from conf/."
+        )
+    raw = read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must hold a mapping of keys, found {type(raw).__name__}")
+    return raw
+
+
+def load_params(path: Path = PARAMS) -> Params:
+    """params.yaml, validated as a whole."""
+    return parse(Params, read_params(path), path)
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``, so differences can be named by key."""
+    if not isinstance(tree, dict) or not tree:
+        return {prefix: tree}
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def differing_keys(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
+    left, right = flatten(expected), flatten(actual)
+    return sorted(key for key in left.keys() | right.keys() if left.get(key) != right.get(key))

@@ -1,0 +1,154 @@
+"""How good a fitted model is: the task's scores, per slice too, the tables behind the
+plots dvc.yaml declares, and the quality gate's limits on how far a score may worsen.
+
+Plots are written as data, not images: DVC renders them (``dvc plots show``) and
+compares them across revisions (``dvc plots diff``).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn import metrics
+
+from .core.config import Limit
+from .core.errors import ConfigError
+from .core.markdown import MISSING
+
+DIGITS = 6  # rounded so reports diff cleanly; far finer than any real change
+
+
+def rounded(scores: dict[str, Any]) -> dict[str, float]:
+    return {name: round(float(value), DIGITS) for name, value in scores.items()}
+
+
+def score(model: Any, inputs: pd.DataFrame, y_true: pd.Series, classification: bool) -> dict:
+    """The task's headline metrics for ``model`` on one labelled frame."""
+    y_pred = model.predict(inputs)
+    if not classification:
+        return rounded(
+            {
+                "rmse": metrics.root_mean_squared_error(y_true, y_pred),
+                "mae": metrics.mean_absolute_error(y_true, y_pred),
+                "r2": metrics.r2_score(y_true, y_pred),
+            }
+        )
+    scores = {
+        "accuracy": metrics.accuracy_score(y_true, y_pred),
+        "balanced_accuracy": metrics.balanced_accuracy_score(y_true, y_pred),
+        "f1_macro": metrics.f1_score(y_true, y_pred, average="macro"),
+    }
+    if hasattr(model, "predict_proba"):
+        classes, y_proba = model.classes_, model.predict_proba(inputs)
+        scores["log_loss"] = metrics.log_loss(y_true, y_proba, labels=classes)
+        if y_true.nunique() == len(classes):  # AUC needs every class present
+            scores["roc_auc_ovr"] = (
+                metrics.roc_auc_score(y_true, y_proba[:, 1])
+                if len(classes) == 2
+                else metrics.roc_auc_score(y_true, y_proba, multi_class="ovr", labels=classes)
+            )
+    return rounded(scores)
+
+
+def slice_metrics(
+    model: Any, inputs: pd.DataFrame, y_true: pd.Series, groups: pd.Series, classification: bool
+) -> dict[str, Any]:
+    """Metrics per value of ``groups``, and the largest gap between groups per metric."""
+    groups = groups.astype(object).where(groups.notna(), MISSING)
+    per_group = {}
+    for value in sorted(groups.unique(), key=str):
+        rows = (groups == value).to_numpy()
+        with warnings.catch_warnings():
+            # A slice may hold a single class (one island, one species); its scores are
+            # still defined, so scikit-learn's warning about it is noise here.
+            warnings.simplefilter("ignore", UserWarning)
+            scores = score(model, inputs[rows], y_true[rows], classification)
+        per_group[str(value)] = {"rows": int(rows.sum()), **scores}
+    names = set.intersection(*(set(group) for group in per_group.values())) - {"rows"}
+    gaps = {
+        name: max(g[name] for g in per_group.values()) - min(g[name] for g in per_group.values())
+        for name in sorted(names)
+    }
+    return {"groups": per_group, "largest_gap": rounded(gaps)}
+
+
+def importance_rows(
+    model: Any, inputs: pd.DataFrame, y_true: pd.Series, repeats: int, seed: int
+) -> pd.DataFrame:
+    """Permutation importance per input column, most important first."""
+    from sklearn.inspection import permutation_importance
+
+    result = permutation_importance(model, inputs, y_true, n_repeats=repeats, random_state=seed)
+    frame = pd.DataFrame(
+        {
+            "feature": inputs.columns,
+            "importance": result.importances_mean,
+            "std": result.importances_std,
+        }
+    ).round(DIGITS)
+    return frame.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def plot_tables(model: Any, inputs: pd.DataFrame, y_true: pd.Series, classification: bool) -> dict:
+    """Per plot file under reports/plots/: the table behind it."""
+    y_pred = model.predict(inputs)
+    if not classification:
+        actual, predicted = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+        frame = pd.DataFrame({"actual": actual, "predicted": predicted})
+        return {"predictions.csv": frame.assign(residual=actual - predicted).round(DIGITS)}
+    tables = {"confusion.csv": pd.DataFrame({"actual": np.asarray(y_true), "predicted": y_pred})}
+    classes, y_proba = model.classes_, model.predict_proba(inputs)
+    for index, cls in enumerate(classes):
+        if len(classes) == 2 and index == 0:
+            continue  # binary: the positive class's curves say it all
+        is_class = np.asarray(y_true) == cls
+        fpr, tpr, _ = metrics.roc_curve(is_class, y_proba[:, index])
+        precision, recall, _ = metrics.precision_recall_curve(is_class, y_proba[:, index])
+        name = file_stem(cls)
+        tables[f"roc/{name}.csv"] = pd.DataFrame({"fpr": fpr, "tpr": tpr}).round(DIGITS)
+        curve = pd.DataFrame({"recall": recall, "precision": precision})
+        tables[f"precision_recall/{name}.csv"] = curve.round(DIGITS)
+    return tables
+
+
+def file_stem(label: object) -> str:
+    """A class label as a safe, readable file name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(label)).strip("_") or "class"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    metric: str
+    base: float | None
+    head: float
+    rule: str  # for example "may drop by at most 0.01"
+    passed: bool
+
+
+def check_limits(
+    base: dict[str, Any], head: dict[str, Any], limits: dict[str, Limit], source: str
+) -> list[Verdict]:
+    """One verdict per limited metric: has it worsened by more than its limit allows?
+
+    A metric the base does not have yet passes; a limit naming a metric the pipeline
+    does not write is a configuration error, so a typo cannot switch a check off.
+    """
+    verdicts = []
+    for metric, limit in limits.items():
+        if metric not in head:
+            raise ConfigError(
+                f"{source}: review.limits.{metric} names a metric the pipeline does not "
+                f"write; reports/metrics.json has {', '.join(sorted(head))}"
+            )
+        drop = limit.max_drop is not None
+        allowance = limit.max_drop if drop else limit.max_rise
+        old, new = base.get(metric), head[metric]
+        worsened = 0.0 if old is None else (old - new if drop else new - old)
+        rule = f"may {'drop' if drop else 'rise'} by at most {allowance:g}"
+        verdicts.append(Verdict(metric, old, new, rule, worsened <= allowance + 1e-12))
+    return verdicts

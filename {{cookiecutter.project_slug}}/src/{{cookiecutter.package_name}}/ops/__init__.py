@@ -1,0 +1,1 @@
+"""What runs the model: batch prediction, the API, drift monitoring, champion/challenger."""

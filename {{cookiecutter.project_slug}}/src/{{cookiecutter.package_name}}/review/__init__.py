@@ -1,0 +1,1 @@
+"""What CI runs on a pull request: verify results reproduce, report changes, post them."""

@@ -1,0 +1,210 @@
+"""Compare the reproduced results with a base revision, as a pull request sees them.
+
+Writes ``<output>/report.md``: the params that changed, every metric with its base and
+head values and the change, the data-quality counts, and the quality gate; and
+``<output>/plots/index.html``, DVC's plots of both revisions. In GitHub Actions the
+report also goes to the job summary. Exits 1 when a metric breaks a limit of the gate,
+after writing the report, so the report says which.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ..core import actions, paths
+from ..core.config import Limit, differing_keys, flatten, load_params, parse, read_yaml
+from ..core.errors import PipelineError
+from ..core.markdown import MISSING, number, table
+from ..core.revisions import dvc, git, yaml_at
+from ..evaluation import Verdict, check_limits
+from .pr_comment import MARKER
+
+RESULT_FILES = [str(paths.METRICS), str(paths.VALIDATION_METRICS), str(paths.TUNING)]
+
+
+def short_name(revision: str) -> str:
+    """``revision`` as a short commit hash, refusing one git does not know."""
+    result = git("rev-parse", "--short", "--verify", "--quiet", revision + "^{commit}")
+    if result.returncode != 0:
+        raise PipelineError(
+            f"git revision {revision!r} not found. Fetch it first (in GitHub Actions, "
+            "check out with `fetch-depth: 0`), or name another with --base."
+        )
+    return result.stdout.strip()
+
+
+def changed_params(base: dict[str, Any], head: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(key, base value, head value) for every params.yaml key that differs."""
+    before, after = flatten(base or {}), flatten(head)
+    return [(key, before.get(key), after.get(key)) for key in differing_keys(base or {}, head)]
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def metric_rows(diff: dict[str, Any], files: list[str]) -> list[dict[str, Any]]:
+    """Numeric rows of ``dvc metrics diff --json`` for ``files``, in the files' own order."""
+    rows = []
+    for file in files:
+        values_by_metric = diff.get(file) or {}
+        order = list(flatten(read_yaml(Path(file)) or {})) if Path(file).is_file() else []
+        for metric in sorted(
+            values_by_metric, key=lambda k: (order.index(k) if k in order else len(order), k)
+        ):
+            old, new = values_by_metric[metric].get("old"), values_by_metric[metric].get("new")
+            if (old is None and new is None) or not all(
+                v is None or is_number(v) for v in (old, new)
+            ):
+                continue  # booleans and text are settings, not measurements
+            change = None if old is None or new is None else new - old
+            relative = None if change is None or old == 0 else change / abs(old)
+            rows.append({"file": file, "metric": metric, "base": old, "head": new,
+                         "change": change, "relative": relative})  # fmt: skip
+    return rows
+
+
+def change_cells(row: dict[str, Any]) -> list[str]:
+    return [number(row["base"]), number(row["head"]), number(row["change"], signed=True)]
+
+
+def percent(value: float | None) -> str:
+    return MISSING if value is None else f"{value:+.1%}" if value else "0%"
+
+
+def render(
+    base_name: str,
+    params: list[tuple[str, Any, Any]],
+    results: list[dict[str, Any]],
+    quality: list[dict[str, Any]],
+    verdicts: list[Verdict],
+    limits_source: str,
+    plots_note: str,
+) -> str:
+    """The whole report as Markdown, verdict first."""
+    failed = [f"`{v.metric}` {v.rule}" for v in verdicts if not v.passed]
+    verdict = (
+        f"**Quality gate failed**: {', '.join(failed)}" if failed else "**Quality gate passed**"
+    )
+    params_rows = [[f"`{key}`", number(old), number(new)] for key, old, new in params]
+    metric_cells = [
+        [f"`{r['file']}`", f"`{r['metric']}`", *change_cells(r), percent(r["relative"])]
+        for r in results
+    ]
+    gate_rows = [
+        [
+            f"`{v.metric}`",
+            number(v.base),
+            number(v.head),
+            v.rule,
+            "passed" if v.passed else "**failed**",
+        ]
+        for v in verdicts
+    ]
+    sections = [
+        f"{MARKER}\n## Pipeline report: this branch against `{base_name}`",
+        verdict,
+        "### Params\n\n"
+        + (table(["param", "base", "head"], params_rows) if params else "No params changed."),
+        "### Metrics\n\n"
+        + table(["file", "metric", "base", "head", "change", "relative"], metric_cells),
+        "### Data quality\n\n"
+        + table(
+            ["count", "base", "head", "change"],
+            [[f"`{r['metric']}`", *change_cells(r)] for r in quality],
+        ),
+        f"### Quality gate\n\nLimits from {limits_source}.\n\n"
+        + (
+            table(["metric", "base", "head", "limit", "result"], gate_rows)
+            if verdicts
+            else "No limits are set (`review.limits` in conf/review/)."
+        ),
+        f"### Plots\n\n{plots_note}",
+    ]
+    return "\n\n".join(sections) + "\n"
+
+
+def plots_note(output: Path) -> str:
+    run = [
+        os.environ.get(name) for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    ]
+    if all(run):
+        url = "{}/{}/actions/runs/{}".format(*run)
+        return (
+            f"Both revisions' plots are in the `{output.name}` artifact of "
+            f"[this workflow run]({url}): open `plots/index.html`."
+        )
+    return f"Both revisions' plots: open `{output / 'plots' / 'index.html'}`."
+
+
+def limits_for(base: str, base_params: Any) -> tuple[dict[str, Limit], str]:
+    """The base revision's limits, so a pull request cannot loosen its own gate."""
+    base_limits = ((base_params or {}).get("review") or {}).get("limits")
+    if base_limits is None:
+        return load_params().review.limits, "this branch's `params.yaml` (the base has none)"
+    source = f"`params.yaml` at `{base}`"
+    return {
+        m: parse(Limit, limit, source, f"review.limits.{m}") for m, limit in base_limits.items()
+    }, source
+
+
+def compare(base: str, output: Path) -> tuple[str, list[Verdict]]:
+    """Build the report against ``base``; write it and the plots into ``output``."""
+    base_name = short_name(base)
+    head_params = read_yaml(paths.PARAMS)
+    base_params = yaml_at(base, str(paths.PARAMS))
+    diff = json.loads(dvc("metrics", "diff", base, "--all", "--json") or "{}")
+    results = metric_rows(diff, RESULT_FILES)
+    limits, limits_source = limits_for(base, base_params)
+    test = [r for r in results if r["file"] == str(paths.METRICS)]
+    verdicts = check_limits(
+        {r["metric"]: r["base"] for r in test if r["base"] is not None},
+        {r["metric"]: r["head"] for r in test if r["head"] is not None},
+        limits,
+        limits_source,
+    )
+    dvc("plots", "diff", base, "--out", str(output / "plots"))
+    # Row counts always; missing values per column only where they changed.
+    quality = [
+        r for r in metric_rows(diff, [str(paths.DATA_QUALITY)])
+        if not r["metric"].startswith("missing_values.") or r["change"]
+    ]  # fmt: skip
+    markdown = render(
+        f"{base} ({base_name})",
+        changed_params(base_params, head_params),
+        results,
+        quality,
+        verdicts,
+        limits_source,
+        plots_note(output),
+    )
+    (output / "report.md").write_text(markdown, encoding="utf-8")
+    return markdown, verdicts
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base", required=True, help="git revision to compare against")
+    parser.add_argument(
+        "--output", type=Path, default=Path("pipeline-report"), help="report folder"
+    )
+    args = parser.parse_args(argv)
+    if not paths.METRICS.is_file():
+        raise PipelineError(f"{paths.METRICS} not found: run `dvc repro` first")
+    load_params()  # refuse an invalid params.yaml before comparing anything
+    args.output.mkdir(parents=True, exist_ok=True)
+    markdown, verdicts = compare(args.base, args.output)
+    actions.add_to_summary(markdown)
+    actions.set_output("report", str(args.output / "report.md"))
+    print(markdown)
+    failed = [
+        f"{v.metric} {number(v.base)} -> {number(v.head)} ({v.rule})"
+        for v in verdicts
+        if not v.passed
+    ]
+    if failed:
+        raise PipelineError("quality gate failed: " + "; ".join(failed))
