@@ -1,4 +1,4 @@
-"""Shared fixtures: small hand-built frames and a private copy of the project."""
+"""Shared fixtures: small hand-built frames, params for them, a private copy of the project."""
 
 from __future__ import annotations
 
@@ -9,7 +9,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package_name }}.core.config import Params, parse, read_params
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+TABULAR_COLUMNS = {
+    "x": {"source": "X value", "type": "float", "required": True, "min": -10, "max": 10},
+    "y": {"source": "Y value", "type": "float"},
+    "colour": {"source": "Colour", "type": "category", "allowed": ["red", "green", "blue"]},
+    "label": {"source": "Label", "type": "category", "required": True},
+    "amount": {"source": "Amount", "type": "float", "required": True},
+}
 
 
 @pytest.fixture
@@ -42,3 +51,30 @@ def tabular() -> pd.DataFrame:
             "amount": 3 * x - 2 * y + rng.normal(scale=0.1, size=n),
         }
     )
+
+
+def params_for_tabular(**changes: object) -> Params:
+    """This project's params.yaml with data and features describing ``tabular``."""
+    raw = read_params(PROJECT_ROOT / "params.yaml")
+    target = "label" if raw["task"] == "classification" else "amount"
+    other = "amount" if target == "label" else "label"
+    columns = {k: v for k, v in TABULAR_COLUMNS.items() if k != other}
+    raw["data"] = {"raw_path": "raw.csv", "target": target, "na_values": [], "columns": columns}
+    raw["features"] = {"derived": {}, "numeric": ["x", "y"], "categorical": ["colour"]}
+    raw["evaluate"] = {**raw["evaluate"], "slice_columns": ["colour"], "importance_repeats": 3}
+    raw["tuning"] = {**raw["tuning"], "candidates": 4}
+    for key, value in changes.items():
+        section, _, name = key.partition("__")
+        raw[section] = {**raw[section], name: value} if name else value
+    return parse(Params, raw, "test params")
+
+
+@pytest.fixture
+def tabular_params() -> Params:
+    return params_for_tabular()
+
+
+@pytest.fixture
+def params_with():
+    """``params_with(section__key=value, section=mapping)``: tabular params, changed."""
+    return params_for_tabular

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.errors import ConfigError, DataError
-from {{ cookiecutter.package_name }}.stages.featurize import derive_features
+from {{ cookiecutter.package_name }}.core.config import Split, parse
+from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
+from {{ cookiecutter.package_name }}.data import derive_features
 from {{ cookiecutter.package_name }}.stages.split import split_frame
 
 
@@ -33,8 +34,13 @@ def test_derived_feature_may_not_overwrite_a_column():
         derive_features(pd.DataFrame({"a": [1.0]}), {"a": "a * 2"})
 
 
+def sizes(test_size: float, validation_size: float) -> Split:
+    config = {"test_size": test_size, "validation_size": validation_size}
+    return parse(Split, config, "params.yaml", "split")
+
+
 def split(frame, stratify=True, seed=7, test_size=0.2, validation_size=0.2):
-    return split_frame(frame, "label", test_size, validation_size, seed, stratify)
+    return split_frame(frame, "label", sizes(test_size, validation_size), seed, stratify)
 
 
 def test_split_parts_are_disjoint_and_complete(tabular):
@@ -59,15 +65,15 @@ def test_split_is_reproducible_and_seed_dependent(tabular):
 
 
 def test_unstratified_split_works_for_a_continuous_target(tabular):
-    parts = split_frame(tabular, "amount", 0.25, 0.0, 1, stratify=False)
+    parts = split_frame(tabular, "amount", sizes(0.25, 0.0), 1, stratify=False)
     assert len(parts["validation"]) == 0
     assert len(parts["train"]) + len(parts["test"]) == len(tabular)
 
 
 @pytest.mark.parametrize(("test_size", "validation_size"), [(0, 0.2), (0.5, 0.5), (1.2, 0)])
-def test_impossible_sizes_are_refused(tabular, test_size, validation_size):
-    with pytest.raises(ConfigError, match=r"split\.test_size"):
-        split(tabular, test_size=test_size, validation_size=validation_size)
+def test_impossible_sizes_are_refused(test_size, validation_size):
+    with pytest.raises(ConfigError, match=r"split(\.test_size)?: "):
+        sizes(test_size, validation_size)
 
 
 def test_class_too_small_to_split_is_named():

@@ -6,35 +6,18 @@ import numpy as np
 import pandas as pd
 import pydantic
 import pytest
-from sklearn.linear_model import LogisticRegression
 
-from {{ cookiecutter.package_name }}.champion import decide
+from {{ cookiecutter.package_name }}.core.config import Limit, Monitor
+from {{ cookiecutter.package_name }}.core.errors import DataError
 from {{ cookiecutter.package_name }}.drift import compare, profile, psi
-from {{ cookiecutter.package_name }}.errors import DataError
-from {{ cookiecutter.package_name }}.modeling import build_pipeline, model_inputs
-from {{ cookiecutter.package_name }}.monitor import drift_report, reasons
-from {{ cookiecutter.package_name }}.predict import predict_frame
-from {{ cookiecutter.package_name }}.schema import column_specs
-from {{ cookiecutter.package_name }}.serve import record_model
+from {{ cookiecutter.package_name }}.ops.champion import decide
+from {{ cookiecutter.package_name }}.ops.monitor import drift_report, reasons
+from {{ cookiecutter.package_name }}.ops.predict import predict_frame
+from {{ cookiecutter.package_name }}.ops.serve import record_model
+from {{ cookiecutter.package_name }}.stages.train import fit_or_tune
 
-THRESHOLDS = {"psi_threshold": 0.2, "p_value": 0.001, "missing_rate_increase": 0.1}
-PARAMS = {
-    "task": "classification",
-    "data": {
-        "target": "label",
-        "columns": {
-            "x": {"source": "X value", "type": "float", "required": True, "min": -10, "max": 10},
-            "y": {"source": "Y value", "type": "float"},
-            "colour": {"source": "Colour", "type": "category", "allowed": ["red", "green", "blue"]},
-            "label": {"source": "Label", "type": "category", "required": True},
-        },
-    },
-    "features": {
-        "derived": {"x_plus_y": "x + y"},
-        "numeric": ["x", "y", "x_plus_y"],
-        "categorical": ["colour"],
-    },
-}
+THRESHOLDS = Monitor(bins=10, psi_threshold=0.2, p_value=0.001, missing_rate_increase=0.1)
+DERIVED = {"x_plus_y": "x + y"}
 
 
 def as_raw(frame: pd.DataFrame) -> pd.DataFrame:
@@ -44,20 +27,24 @@ def as_raw(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 @pytest.fixture
-def fitted(tabular):
-    featurized = tabular.assign(x_plus_y=tabular.x + tabular.y)
-    model = build_pipeline(["x", "y", "x_plus_y"], ["colour"], LogisticRegression())
-    inputs = model_inputs(featurized, ["x", "y", "x_plus_y"], ["colour"])
-    return model.fit(inputs, featurized["label"]), inputs
+def fitted(tabular, params_with):
+    """A model on x, y, a derived x_plus_y and colour, and the params that describe it."""
+    params = params_with(
+        features={"derived": DERIVED, "numeric": ["x", "y", "x_plus_y"], "categorical": ["colour"]}
+    )
+    model, _, _ = fit_or_tune(tabular.assign(x_plus_y=tabular.x + tabular.y), params)
+    return model, params
 
 
 def test_batch_predictions_follow_the_training_code_path(tabular, fitted):
-    model, inputs = fitted
-    predictions = predict_frame(model, as_raw(tabular), PARAMS, "batch.csv", "v1")
+    model, params = fitted
+    predictions = predict_frame(model, as_raw(tabular), params, "batch.csv", "v1")
+    inputs = tabular.assign(x_plus_y=tabular.x + tabular.y)[["x", "y", "x_plus_y", "colour"]]
     assert list(predictions["prediction"]) == list(model.predict(inputs))
     assert list(predictions["line"]) == list(range(2, len(tabular) + 2))
-    probabilities = predictions.filter(like="probability_").to_numpy()
-    assert np.allclose(probabilities.sum(axis=1), 1.0)
+    if params.classification:
+        probabilities = predictions.filter(like="probability_").to_numpy()
+        assert np.allclose(probabilities.sum(axis=1), 1.0)
     assert set(predictions["model_version"]) == {"v1"}
 
 
@@ -71,8 +58,9 @@ def test_batch_predictions_follow_the_training_code_path(tabular, fitted):
     ids=["missing column", "wrong type", "unknown category"],
 )
 def test_batch_prediction_refuses_bad_rows_naming_column_and_line(tabular, fitted, change, message):
+    model, params = fitted
     with pytest.raises(DataError, match=message) as error:
-        predict_frame(fitted[0], change(as_raw(tabular)), PARAMS, "batch.csv", "v1")
+        predict_frame(model, change(as_raw(tabular)), params, "batch.csv", "v1")
     assert "batch.csv" in str(error.value)
 
 
@@ -107,7 +95,7 @@ def test_reasons_name_new_categories_and_missing_values(tabular):
     assert any(reason.startswith("missing values up by") for reason in found)
 
 
-LIMITS = {"f1_macro": {"max_drop": 0.01}, "log_loss": {"max_rise": 0.05}}
+LIMITS = {"f1_macro": Limit(max_drop=0.01), "log_loss": Limit(max_rise=0.05)}
 
 
 @pytest.mark.parametrize(
@@ -125,12 +113,17 @@ def test_challenger_must_match_the_primary_metric_and_keep_the_limits(champion, 
     assert decide(champion, challenger, "f1_macro", LIMITS)[0] is wins
 
 
-def test_request_model_checks_each_field_against_the_schema():
-    Record = record_model([s for s in column_specs(PARAMS["data"]["columns"]) if s.name != "label"])
+def test_request_model_checks_each_field_against_the_schema(tabular_params):
+    Record = record_model(tabular_params.data.inputs())
     record = Record.model_validate({"X value": 1.5, "Colour": "red", "Unused": "ignored"})
-    assert record.model_dump(by_alias=True) == {"X value": 1.5, "Y value": None, "Colour": "red"}
+    dumped = record.model_dump(by_alias=True)
+    assert {k: dumped[k] for k in ("X value", "Y value", "Colour")} == {
+        "X value": 1.5,
+        "Y value": None,
+        "Colour": "red",
+    }
     with pytest.raises(pydantic.ValidationError) as error:
         Record.model_validate({"X value": 99, "Y value": "tall", "Colour": "purple"})
-    assert {e["loc"][0] for e in error.value.errors()} == {"X value", "Y value", "Colour"}
+    assert {"X value", "Y value", "Colour"} <= {e["loc"][0] for e in error.value.errors()}
     with pytest.raises(pydantic.ValidationError, match="X value"):
         Record.model_validate({"Colour": "red"})

@@ -1,8 +1,9 @@
 """End to end: `dvc repro` on a private copy of this project, with real DVC."""
 
 from __future__ import annotations
-
+{% if cookiecutter.operations == 'yes' %}
 import csv
+{%- endif %}
 import json
 import os
 import subprocess
@@ -10,11 +11,15 @@ import sys
 from pathlib import Path
 
 import pytest
+{%- if cookiecutter.operations == 'yes' %}
 from fastapi.testclient import TestClient
+{%- endif %}
 
-from {{ cookiecutter.package_name }} import paths
-from {{ cookiecutter.package_name }}.params import load_params
-from {{ cookiecutter.package_name }}.serve import create_app
+from {{ cookiecutter.package_name }}.core import paths
+from {{ cookiecutter.package_name }}.core.config import load_params
+{%- if cookiecutter.operations == 'yes' %}
+from {{ cookiecutter.package_name }}.ops.serve import create_app
+{%- endif %}
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +32,7 @@ def dvc(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_dvc_repro_runs_the_pipeline_or_names_the_missing_data(project_copy):
-    raw_path = Path(load_params()["data"]["raw_path"])
+    raw_path = load_params().data.raw_path
     result = dvc("repro", cwd=project_copy)
     if not raw_path.exists():
         assert result.returncode != 0
@@ -42,12 +47,13 @@ def test_dvc_repro_runs_the_pipeline_or_names_the_missing_data(project_copy):
     status = dvc("status", "--json", cwd=project_copy)
     assert json.loads(status.stdout) == {}
     assert paths.MODEL_CARD.read_text().startswith("# Model card")
+{%- if cookiecutter.operations == 'yes' %}
     check_the_api_serves_the_trained_model(raw_path)
 
 
 def check_the_api_serves_the_trained_model(raw_path: Path) -> None:
     """In process: the app predicts the raw file's first rows and refuses an empty batch."""
-    na_values = set(load_params()["data"]["na_values"])
+    na_values = set(load_params().data.na_values)
     with raw_path.open(newline="") as handle:
         rows = [
             {k: (None if v in na_values else v) for k, v in row.items()}
@@ -59,3 +65,4 @@ def check_the_api_serves_the_trained_model(raw_path: Path) -> None:
     assert answer.status_code == 200, answer.text
     assert len(answer.json()["predictions"]) == len(rows)
     assert client.post("/predict", json=[]).status_code == 422
+{%- endif %}

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from {{ cookiecutter.package_name }}.errors import ConfigError, PipelineError
-from {{ cookiecutter.package_name }}.gate import check_limits
-from {{ cookiecutter.package_name }}.pr_comment import (
-    MARKER,
-    MAX_BODY,
-    comment_body,
-)
-from {{ cookiecutter.package_name }}.report import (
+from {{ cookiecutter.package_name }}.core.config import Limit, parse
+from {{ cookiecutter.package_name }}.core.errors import ConfigError, PipelineError
+from {{ cookiecutter.package_name }}.evaluation import check_limits
+from {{ cookiecutter.package_name }}.review.pr_comment import MARKER, MAX_BODY, comment_body
+from {{ cookiecutter.package_name }}.review.report import (
     changed_params,
     metric_rows,
     render,
+    short_name,
 )
-from {{ cookiecutter.package_name }}.revisions import short_name
-from {{ cookiecutter.package_name }}.verify import metric_drift, stale_stages
+from {{ cookiecutter.package_name }}.review.verify import metric_drift, stale_stages
 
-LIMITS = {"f1_macro": {"max_drop": 0.01}, "log_loss": {"max_rise": 0.05}}
+LIMITS = {"f1_macro": Limit(max_drop=0.01), "log_loss": Limit(max_rise=0.05)}
 
 
 def test_gate_passes_small_changes_and_fails_large_ones_in_the_worse_direction():
@@ -33,22 +30,27 @@ def test_gate_passes_small_changes_and_fails_large_ones_in_the_worse_direction()
 
 
 def test_gate_passes_a_metric_the_base_does_not_have_yet():
-    (verdict,) = check_limits({}, {"f1_macro": 0.5}, {"f1_macro": {"max_drop": 0}}, "test")
+    (verdict,) = check_limits({}, {"f1_macro": 0.5}, {"f1_macro": Limit(max_drop=0)}, "test")
     assert verdict.passed and verdict.base is None
 
 
 @pytest.mark.parametrize(
-    ("limits", "message"),
+    ("limit", "message"),
     [
-        ({"f1_macro": {"max_fall": 0.1}}, r"review\.limits\.f1_macro must be one of max_drop"),
-        ({"f1_macro": {"max_drop": -1}}, r"max_drop must be a number >= 0, got -1"),
-        ({"f1_macro": {"max_drop": "a"}}, r"max_drop must be a number >= 0, got 'a'"),
-        ({"f1": {"max_drop": 0.1}}, r"review\.limits\.f1 names a metric the pipeline does not"),
+        ({"max_fall": 0.1}, r"review\.limits\.f1_macro\.max_fall: Extra inputs"),
+        ({"max_drop": -1}, r"review\.limits\.f1_macro\.max_drop: .*greater than or equal to 0"),
+        ({"max_drop": "a"}, r"max_drop: .*got 'a'"),
+        ({}, r"review\.limits\.f1_macro: .*exactly one of max_drop or max_rise"),
     ],
 )
-def test_gate_refuses_limits_that_would_check_nothing(limits, message):
+def test_limits_that_would_check_nothing_are_refused(limit, message):
     with pytest.raises(ConfigError, match=message):
-        check_limits({"f1_macro": 1.0}, {"f1_macro": 1.0}, limits, "params.yaml")
+        parse(Limit, limit, "params.yaml", "review.limits.f1_macro")
+
+
+def test_a_limit_on_a_metric_the_pipeline_does_not_write_is_refused():
+    with pytest.raises(ConfigError, match=r"review\.limits\.f1 names a metric the pipeline"):
+        check_limits({"f1_macro": 1.0}, {"f1_macro": 1.0}, {"f1": Limit(max_drop=0.1)}, "p.yaml")
 
 
 def lock(c: float, raw_md5: str = "aaa", model_md5: str = "m1") -> dict:
@@ -122,7 +124,7 @@ def test_changed_params_lists_only_what_differs():
 
 
 def test_rendered_report_leads_with_the_verdict_and_carries_the_marker():
-    limits = {"f1_macro": {"max_drop": 0.01}}
+    limits = {"f1_macro": Limit(max_drop=0.01)}
     verdicts = check_limits({"f1_macro": 0.9}, {"f1_macro": 0.5}, limits, "x")
     markdown = render("main (abc123)", [], [], [], verdicts, "the base", "open plots")
     lines = markdown.splitlines()

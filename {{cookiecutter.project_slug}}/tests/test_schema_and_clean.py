@@ -7,8 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.errors import ConfigError, DataError
-from {{ cookiecutter.package_name }}.schema import column_specs, read_raw_csv
+from {{ cookiecutter.package_name }}.core.config import Data, parse
+from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
+from {{ cookiecutter.package_name }}.data import read_raw_csv
 from {{ cookiecutter.package_name }}.stages.clean import clean
 
 COLUMNS = {
@@ -36,8 +37,13 @@ def raw_csv(tmp_path: Path, *rows: str) -> Path:
     return write_csv(tmp_path / "raw.csv", "\n".join([header, *rows]) + "\n")
 
 
+def data_config(target: str = "kind", columns=COLUMNS) -> Data:
+    config = {"raw_path": "raw.csv", "target": target, "na_values": NA_VALUES, "columns": columns}
+    return parse(Data, config, "params.yaml", "data")
+
+
 def run_clean(path: Path, target: str = "kind", columns=COLUMNS):
-    return clean(read_raw_csv(path, NA_VALUES), column_specs(columns), target, path)
+    return clean(read_raw_csv(path, NA_VALUES), data_config(target, columns), path)
 
 
 def test_clean_renames_parses_recodes_and_counts_drops(tmp_path):
@@ -113,13 +119,22 @@ def test_missing_file_is_named(tmp_path):
 
 
 def test_unknown_column_type_names_the_key():
-    with pytest.raises(ConfigError, match=r"data\.columns\.weight\.type is 'number'"):
-        column_specs({"weight": {"source": "W", "type": "number"}})
+    with pytest.raises(ConfigError, match=r"data\.columns\.weight\.type: .*'number'"):
+        data_config("weight", {"weight": {"source": "W", "type": "number"}})
 
 
-def test_target_must_be_a_declared_column(tmp_path):
-    with pytest.raises(ConfigError, match=r"data\.target 'price'"):
-        run_clean(raw_csv(tmp_path, "A,1,3,2020-01-02,"), target="price")
+def test_unknown_column_option_names_the_key():
+    with pytest.raises(ConfigError, match=r"data\.columns\.weight\.minimum: Extra inputs"):
+        data_config("weight", {"weight": {"type": "float", "minimum": 0}})
+
+
+def test_target_must_be_a_declared_column():
+    with pytest.raises(ConfigError, match=r"target 'price' is not one of data\.columns"):
+        data_config(target="price")
+
+
+def test_source_defaults_to_the_clean_name():
+    assert data_config("w", {"w": {"type": "float"}}).columns["w"].source == "w"
 
 
 def test_long_failure_lists_are_shortened(tmp_path):

@@ -8,21 +8,23 @@ from pathlib import Path
 import pytest
 from sklearn.dummy import DummyClassifier, DummyRegressor
 
-from {{ cookiecutter.package_name }}.compose import compose_params
-from {{ cookiecutter.package_name }}.errors import ConfigError, DataError
-from {{ cookiecutter.package_name }}.modeling import load_model, save_model
-from {{ cookiecutter.package_name }}.stages.evaluate import evaluate
-from {{ cookiecutter.package_name }}.stages.train import (
+from {{ cookiecutter.package_name }}.core.compose import compose_params
+from {{ cookiecutter.package_name }}.core.config import Model, Tuning
+from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
+from {{ cookiecutter.package_name }}.modeling import (
     build_estimator,
-    fit,
-    fit_or_tune,
+    build_pipeline,
+    load_model,
+    model_inputs,
+    save_model,
 )
+from {{ cookiecutter.package_name }}.stages.evaluate import evaluate
+from {{ cookiecutter.package_name }}.stages.train import fit_or_tune
 from {{ cookiecutter.package_name }}.tuning import search_distributions
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 MODEL_CHOICES = sorted(path.stem for path in (CONF / "model").glob("*.yaml"))
 TASK = compose_params(config_dir=CONF)["task"]
-TARGET = {"classification": "label", "regression": "amount"}[TASK]
 
 
 def model_config(choice: str) -> dict:
@@ -30,32 +32,38 @@ def model_config(choice: str) -> dict:
 
 
 @pytest.mark.parametrize("choice", MODEL_CHOICES)
-def test_every_model_choice_trains_saves_and_loads(choice, tabular, tmp_path):
-    estimator = build_estimator(model_config(choice), TASK)
-    model = fit(tabular, ["x", "y"], ["colour"], TARGET, estimator)
+def test_every_model_choice_trains_saves_and_loads(choice, tabular, tmp_path, params_with):
+    params = params_with(model=model_config(choice))
+    model, _, _ = fit_or_tune(tabular, params)
     path = tmp_path / "model.skops"
     save_model(model, path)
     loaded = load_model(path)  # fails if a type is missing from TRUSTED_TYPES
-    inputs = tabular[["x", "y", "colour"]]
+    inputs = model_inputs(tabular, params.features)
     assert (loaded.predict(inputs) == model.predict(inputs)).all()
     assert not list(tmp_path.glob(".*.tmp")), "the temporary file was not cleaned up"
 
 
-def test_model_of_the_wrong_task_is_refused():
-    other = "sklearn.linear_model.Ridge" if TASK == "classification" else "sklearn.svm.SVC"
+def test_model_of_the_wrong_task_is_refused(tabular_params):
+    other = "sklearn.svm.SVC" if not tabular_params.classification else "sklearn.linear_model.Ridge"
     with pytest.raises(ConfigError, match=f"model._target_ {other} is not a"):
-        build_estimator({"_target_": other}, TASK)
+        build_estimator(Model(target=other), tabular_params.classification)
 
 
-def test_unknown_model_class_is_a_config_error():
+def test_unknown_model_class_is_a_config_error(tabular_params):
     with pytest.raises(ConfigError, match="model could not be built"):
-        build_estimator({"_target_": "sklearn.linear_model.NoSuchModel"}, TASK)
+        build_estimator(Model(target="sklearn.linear_model.NoSuchModel"), True)
 
 
-def test_missing_feature_column_is_named(tabular):
-    estimator = build_estimator(model_config(MODEL_CHOICES[0]), TASK)
+def test_missing_feature_column_is_named(tabular, params_with):
+    params = params_with(features__numeric=["x", "weight"])
     with pytest.raises(DataError, match="'weight'"):
-        fit(tabular, ["x", "weight"], [], TARGET, estimator)
+        fit_or_tune(tabular, params)
+
+
+def test_no_inputs_at_all_is_a_config_error(tabular, params_with):
+    params = params_with(features__numeric=[], features__categorical=[])
+    with pytest.raises(ConfigError, match=r"features\.numeric and features\.categorical are both"):
+        fit_or_tune(tabular, params)
 
 
 class UnlistedRegressor(DummyRegressor):
@@ -66,22 +74,24 @@ class UnlistedClassifier(DummyClassifier):
     """A class nobody added to TRUSTED_TYPES, standing in for a tampered model file."""
 
 
-def test_untrusted_model_file_is_refused(tabular, tmp_path):
-    unlisted = UnlistedClassifier() if TASK == "classification" else UnlistedRegressor()
+def test_untrusted_model_file_is_refused(tabular, tabular_params, tmp_path):
+    unlisted = UnlistedClassifier() if tabular_params.classification else UnlistedRegressor()
+    model = build_pipeline(tabular_params.features, unlisted)
+    model.fit(model_inputs(tabular, tabular_params.features), tabular[tabular_params.data.target])
     path = tmp_path / "model.skops"
-    save_model(fit(tabular, ["x"], [], TARGET, unlisted), path)
+    save_model(model, path)
     with pytest.raises(DataError, match=r"not trusted: .*Unlisted"):
         load_model(path)
 
 
-def test_evaluate_reports_task_metrics_slices_and_plots(tabular):
+def test_evaluate_reports_task_metrics_slices_and_plots(tabular, params_with):
+    params = params_with(model=model_config("random_forest"))
     train, test = tabular.iloc[:60], tabular.iloc[60:].reset_index(drop=True)
-    estimator = build_estimator(model_config("random_forest"), TASK)
-    model = fit(train, ["x", "y"], ["colour"], TARGET, estimator)
-    results = evaluate(model, test, TARGET, TASK, ["x", "y"], ["colour"], ["colour"], 3, 0)
+    model, _, _ = fit_or_tune(train, params)
+    results = evaluate(model, test, params)
     expected = (
         {"accuracy", "balanced_accuracy", "f1_macro", "log_loss", "roc_auc_ovr", "test_rows"}
-        if TASK == "classification"
+        if params.classification
         else {"rmse", "mae", "r2", "test_rows"}
     )
     assert set(results["metrics"]) == expected
@@ -89,24 +99,30 @@ def test_evaluate_reports_task_metrics_slices_and_plots(tabular):
     groups = results["slices"]["colour"]["groups"]
     assert sum(group["rows"] for group in groups.values()) == len(test)
     assert results["importance"]["feature"].iloc[0] == "x"  # x drives both targets
-    if TASK == "classification":
-        assert len(results["confusion"]) == len(test)
-        assert set(results["curves"]["roc"]) == {"high", "low", "mid"}
+    if params.classification:
+        assert len(results["plots"]["confusion.csv"]) == len(test)
+        curves = {name for name in results["plots"] if name.startswith("roc/")}
+        assert curves == {"roc/high.csv", "roc/low.csv", "roc/mid.csv"}
     else:
-        assert list(results["predictions"].columns) == ["actual", "predicted", "residual"]
+        assert list(results["plots"]["predictions.csv"].columns) == [
+            "actual",
+            "predicted",
+            "residual",
+        ]
 
 
-def tuning_config(enabled: bool = True) -> dict:
+def tuning_config(enabled: bool = True) -> Tuning:
     scoring = "accuracy" if TASK == "classification" else "r2"
-    return {"enabled": enabled, "candidates": 4, "folds": 3, "scoring": scoring}
+    return Tuning(enabled=enabled, candidates=4, folds=3, scoring=scoring)
 
 
 @pytest.mark.parametrize("choice", MODEL_CHOICES)
-def test_tuning_searches_the_declared_space_and_records_every_candidate(choice, tabular):
+def test_tuning_searches_the_declared_space_and_records_every_candidate(
+    choice, tabular, params_with
+):
     config = model_config(choice)
-    model, summary, candidates = fit_or_tune(
-        tabular, ["x", "y"], ["colour"], TARGET, config, tuning_config(), TASK, seed=0
-    )
+    params = params_with(model=config, tuning=tuning_config().model_dump(), seed=0)
+    model, summary, candidates = fit_or_tune(tabular, params)
     assert summary["enabled"] is True
     assert set(summary["best_params"]) == set(config["search_space"])
     assert len(candidates) == summary["candidates"] == min(4, candidates_possible(config))
@@ -124,10 +140,9 @@ def candidates_possible(config: dict) -> int:
     return 10**6
 
 
-def test_tuning_off_fits_without_searching(tabular):
-    _, summary, candidates = fit_or_tune(
-        tabular, ["x"], [], TARGET, model_config(MODEL_CHOICES[0]), tuning_config(False), TASK, 0
-    )
+def test_tuning_off_fits_without_searching(tabular, params_with):
+    params = params_with(tuning=tuning_config(False).model_dump())
+    _, summary, candidates = fit_or_tune(tabular, params)
     assert summary == {"enabled": False}
     assert candidates.empty
     assert list(candidates.columns) == ["candidate", "rank", "mean_score", "std_score"]

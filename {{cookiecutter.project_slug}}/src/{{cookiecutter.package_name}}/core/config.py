@@ -171,7 +171,10 @@ def read_yaml(path: Path) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path} is not valid YAML: {error}") from None
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+        problem = getattr(error, "problem", None) or error
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
 
 
 def read_params(path: Path = PARAMS) -> dict[str, Any]:
