@@ -8,6 +8,9 @@ identity is configured.
 Any failure exits non-zero, and cookiecutter then removes the half-made project.
 """
 
+import contextlib
+import importlib.util
+import io
 import json
 import os
 import shutil
@@ -101,22 +104,41 @@ def init_git(git):
     run(git, "symbolic-ref", "HEAD", "refs/heads/main")  # works on every git version
 
 
+def dvc_runner(dvc):
+    """Run DVC commands: in this interpreter when it has DVC, else with the dvc command.
+
+    The same command lines either way; in-process saves starting DVC six times (about
+    ten seconds) when cookiecutter and DVC share an environment.
+    """
+    if importlib.util.find_spec("dvc") is None:
+        return lambda *args: run(dvc, *args)
+    from dvc.cli import main as dvc_main
+
+    def in_process(*args):
+        with contextlib.redirect_stdout(io.StringIO()):
+            failed = dvc_main(list(args))
+        if failed:
+            raise HookError(f"`dvc {' '.join(args)}` failed (DVC's message is above)")
+
+    return in_process
+
+
 def init_dvc(dvc):
-    run(dvc, "init", "--quiet")
-    run(dvc, "config", "core.analytics", "false")  # no network at run time
-    run(dvc, "config", "hydra.enabled", "true")  # `dvc exp run -S` composes conf/
+    dvc("init", "--quiet")
+    dvc("config", "core.analytics", "false")  # no network at run time
+    dvc("config", "hydra.enabled", "true")  # `dvc exp run -S` composes conf/
     if ANSWERS["demo_data"] == "penguins":
-        run(dvc, "add", "--quiet", str(DEMO_FILE))
+        dvc("add", "--quiet", str(DEMO_FILE))
 
 
 def add_remote(dvc):
     """The default DVC remote; the demo one is a folder in the repository, filled now."""
     if ANSWERS["dvc_remote"] != "demo":
-        run(dvc, "remote", "add", "--default", "storage", ANSWERS["remote_url"])
+        dvc("remote", "add", "--default", "storage", ANSWERS["remote_url"])
         return
-    run(dvc, "remote", "add", "--default", "demo", str(DEMO_REMOTE))
+    dvc("remote", "add", "--default", "demo", str(DEMO_REMOTE))
     if ANSWERS["demo_data"] == "penguins":
-        run(dvc, "push", "--quiet")
+        dvc("push", "--quiet")
 
 
 def lock_dependencies():
@@ -156,7 +178,7 @@ def first_commit(git):
 
 def main():
     try:
-        git, dvc = find_tool("git"), find_tool("dvc")
+        git, dvc = find_tool("git"), dvc_runner(find_tool("dvc"))
         remove_unused_files()
         init_git(git)
         init_dvc(dvc)

@@ -64,8 +64,8 @@ def test_generated_readme_commands(baked, copy_of):
     dvc(*documented(readme, "dvc plots show")[1:], cwd=project)
     assert (project / "dvc_plots/index.html").is_file()
 
-    compose = [sys.executable, *documented(readme, f"python -m {package}.compose")[1:]]
-    check = [sys.executable, *documented(readme, f"python -m {package}.compose --check")[1:]]
+    compose = [sys.executable, *documented(readme, f"python -m {package} compose")[1:]]
+    check = [sys.executable, *documented(readme, f"python -m {package} compose --check")[1:]]
     run(check, cwd=project)
     (project / "conf/split/default.yaml").write_text("test_size: 0.25\nvalidation_size: 0.2\n")
     stale = run(check, cwd=project, check=False)
@@ -131,8 +131,8 @@ def test_bring_your_own_data_walkthrough(baked, copy_of):
     evaluate.update(slice_columns=["island"], importance_repeats=3)
     evaluate_config.write_text(yaml.safe_dump(evaluate))
 
-    documented(readme, "python -m penguins_ml.compose && dvc repro")
-    run([sys.executable, "-m", "penguins_ml.compose"], cwd=project)
+    documented(readme, "python -m penguins_ml compose && dvc repro")
+    run([sys.executable, "-m", "penguins_ml", "compose"], cwd=project)
     assert stages_run(dvc("repro", cwd=project)) == [
         "clean",
         "featurize",
@@ -155,14 +155,14 @@ def test_pull_request_checks_and_the_demo_remote_as_documented(baked, copy_of, t
     run(["git", "checkout", "--quiet", "-b", "halve-c"], cwd=project)
     model = project / "conf/model/logistic_regression.yaml"
     model.write_text(model.read_text().replace("C: 1.0", "C: 0.5"))
-    run([sys.executable, "-m", "penguins_ml.compose"], cwd=project)
+    run([sys.executable, "-m", "penguins_ml", "compose"], cwd=project)
     dvc(*documented(readme, "dvc repro")[1:], cwd=project)
     run(["git", "add", "--all"], cwd=project)
     run(["git", "commit", "--quiet", "-m", "Halve C"], cwd=project)
 
-    verify = documented(readme, "python -m penguins_ml.verify")
+    verify = documented(readme, "python -m penguins_ml verify")
     assert "match HEAD" in run([sys.executable, *verify[1:]], cwd=project).stdout
-    report = documented(readme, "python -m penguins_ml.report --base main")
+    report = documented(readme, "python -m penguins_ml report --base main")
     shown = run([sys.executable, *report[1:]], cwd=project).stdout
     assert "| `model.C` | 1 | 0.5 |" in shown and "**Quality gate passed**" in shown
     assert (project / "pipeline-report/report.md").read_text() == shown.rstrip("\n") + "\n"

@@ -36,7 +36,7 @@ def prepared(project: Path) -> Path:
 
 
 def train_with(project: Path, *overrides: str) -> dict:
-    run([sys.executable, "-m", "penguins_ml.compose", *overrides], cwd=project)
+    run([sys.executable, "-m", "penguins_ml", "compose", *overrides], cwd=project)
     run([sys.executable, "-m", "penguins_ml.stages.train"], cwd=project)
     return json.loads((project / "reports/validation_metrics.json").read_text())
 

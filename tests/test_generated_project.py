@@ -14,7 +14,11 @@ COMBINATIONS = [
     pytest.param({}, id="defaults"),
     pytest.param({"task": "regression"}, id="regression"),
     pytest.param({"demo_data": "none"}, id="classification-no-data"),
-    pytest.param({"task": "regression", "demo_data": "none"}, id="regression-no-data"),
+    pytest.param(
+        {"task": "regression", "demo_data": "none", "operations": "no"},
+        id="regression-no-data-no-operations",
+    ),
+    pytest.param({"operations": "no"}, id="no-operations"),
     pytest.param(
         {
             "project_name": "Customer Churn Prediction Pipeline Experiments",

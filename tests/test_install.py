@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from .conftest import tool_env
+from .conftest import bake, tool_env
 
 pytestmark = pytest.mark.slow
 
@@ -25,8 +25,12 @@ def oldest_supported_python() -> str:
     return probe.stdout.strip() if probe.returncode == 0 else sys.executable
 
 
-def test_fresh_environment_from_the_lock_file_runs_the_pipeline(baked, copy_of):
-    project = copy_of(baked())
+def test_fresh_environment_from_the_lock_file_runs_the_pipeline(tmp_path):
+    """The one bake whose `uv lock` goes online, as a user's does."""
+    baking = bake(tmp_path, env=tool_env())
+    assert baking.returncode == 0, baking.stderr
+    project = tmp_path / "penguins-ml"
+    assert (project / "uv.lock").is_file(), baking.stdout
     python = oldest_supported_python()
     # `--locked` also fails if uv.lock no longer matches pyproject.toml.
     sync = subprocess.run(

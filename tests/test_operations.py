@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from .conftest import clone_and_reproduce, dvc, run, tool_env
+from .conftest import clone_and_reproduce, dvc, free_port, run, tool_env
 
 pytestmark = pytest.mark.slow
 
@@ -34,9 +33,9 @@ def python(project: Path, *args: str, check: bool = True) -> subprocess.Complete
     return run([sys.executable, *args], cwd=project, check=check)
 
 
-def package(project: Path, module: str, *args: str, check: bool = True):
-    """``python -m <package>.<module> ...`` in the project, as its README documents it."""
-    return python(project, "-m", f"{PACKAGE}.{module}", *args, check=check)
+def package(project: Path, command: str, *args: str, check: bool = True):
+    """``python -m <package> <command> ...`` in the project, as its README documents it."""
+    return python(project, "-m", PACKAGE, command, *args, check=check)
 
 
 def gto(project: Path, *args: str) -> str:
@@ -73,20 +72,13 @@ def pipelines_own_predictions(project: Path) -> list:
     """What the model predicts for every cleaned, featurized row, via the stages' outputs."""
     script = (
         "import json, pandas as pd\n"
-        f"from {PACKAGE}.modeling import load_model, model_inputs, feature_columns\n"
-        f"from {PACKAGE}.params import load_params\n"
-        "numeric, categorical = feature_columns(load_params()['features'])\n"
+        f"from {PACKAGE}.modeling import load_model, model_inputs\n"
+        f"from {PACKAGE}.core.config import load_params\n"
         "features = pd.read_parquet('data/processed/features.parquet')\n"
-        "inputs = model_inputs(features, numeric, categorical)\n"
+        "inputs = model_inputs(features, load_params().features)\n"
         "print(json.dumps(load_model('models/model.skops').predict(inputs).tolist()))\n"
     )
     return json.loads(python(project, "-c", script).stdout)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def call(url: str, payload=None) -> tuple[int, dict]:
@@ -105,17 +97,17 @@ def test_batch_and_api_predictions_equal_the_pipelines_own(reproduced, tmp_path)
     assert quality["rows_in"] == quality["rows_out"], "rows must line up one to one"
     expected = pipelines_own_predictions(reproduced)
 
-    assert f"python -m {PACKAGE}.predict --input new.csv --output predictions.parquet" in readme
+    assert f"python -m {PACKAGE} predict --input new.csv --output predictions.parquet" in readme
     output = tmp_path / "predictions.parquet"
     package(reproduced, "predict", "--input", RAW, "--output", str(output))
     batch = pd.read_parquet(output)
     assert batch["prediction"].tolist() == expected
     assert batch["line"].tolist() == list(range(2, len(expected) + 2))
 
-    documented = f"uvicorn {PACKAGE}.serve:create_app --factory --port 8000"
+    documented = f"python -m {PACKAGE} serve --port 8000"
     assert documented in readme
     port = free_port()
-    command = [sys.executable, "-m", *documented.split()[:-1], str(port)]
+    command = [sys.executable, *documented.split()[1:-1], str(port)]
     server = subprocess.Popen(
         command,
         cwd=reproduced,
@@ -178,7 +170,7 @@ def shift(raw: pd.DataFrame) -> pd.DataFrame:
 
 def test_monitor_flags_an_injected_shift_and_passes_a_fresh_sample(reproduced, tmp_path):
     readme = (reproduced / "README.md").read_text()
-    assert f"python -m {PACKAGE}.monitor --input new.csv" in readme
+    assert f"python -m {PACKAGE} monitor --input new.csv" in readme
     fresh = write_batch(
         reproduced, tmp_path / "fresh.csv", lambda raw: raw.sample(150, random_state=7)
     )
@@ -239,7 +231,7 @@ def set_c(project: Path, value: float) -> None:
         )
         + "\n"
     )
-    python(project, "-m", f"{PACKAGE}.compose")
+    package(project, "compose")
 
 
 def champion(project: Path) -> subprocess.CompletedProcess:

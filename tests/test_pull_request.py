@@ -21,17 +21,13 @@ from typing import ClassVar
 import pytest
 import yaml
 
-from .conftest import clone_and_reproduce, dvc, run, run_step, runner_env, workflow_job
+from .conftest import clone_and_reproduce, dvc, git, run, run_step, runner_env, workflow_job
 
 pytestmark = pytest.mark.slow
 
 PACKAGE = "penguins_ml"
 MODEL_CONF = "conf/model/logistic_regression.yaml"
 RAW = "data/raw/penguins-raw.csv"
-
-
-def git(project: Path, *args: str) -> str:
-    return run(["git", *args], cwd=project).stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +41,7 @@ def open_branch(origin: Path, branch: str, regularisation: float, reproduce: boo
     git(origin, "checkout", "--quiet", "-b", branch, "main")
     conf = origin / MODEL_CONF
     conf.write_text(re.sub(r"(?m)^C: .*$", f"C: {regularisation}", conf.read_text()))
-    run([sys.executable, "-m", f"{PACKAGE}.compose"], cwd=origin)
+    run([sys.executable, "-m", PACKAGE, "compose"], cwd=origin)
     if reproduce:
         dvc("repro", cwd=origin)
     git(origin, "add", "--all")

@@ -17,7 +17,7 @@ import boto3
 import pytest
 import yaml
 
-from .conftest import run, tool_env
+from .conftest import free_port, run, tool_env
 
 pytestmark = pytest.mark.slow
 
@@ -27,12 +27,6 @@ CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

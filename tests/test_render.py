@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import os
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import TEMPLATE, bake, tool_env
+from .conftest import TEMPLATE, bake, git, tool_env
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -22,20 +23,28 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 PROMPTS = json.loads((TEMPLATE / "cookiecutter.json").read_text())
-CHOICE_PROMPTS = {name: values for name, values in PROMPTS.items() if isinstance(values, list)}
+CHOICE_PROMPTS = {
+    name: values
+    for name, values in PROMPTS.items()
+    if isinstance(values, list) and not name.startswith("_")
+}
 
 PACKAGE_FILES = [
-    "__init__.py", "actions.py", "champion.py", "compose.py", "drift.py", "errors.py",
-    "files.py", "gate.py", "metrics.py", "model_card.py", "modeling.py", "monitor.py",
-    "params.py", "paths.py", "plots.py", "pr_comment.py", "predict.py", "report.py",
-    "revisions.py", "schema.py", "serve.py", "tuning.py", "verify.py",
+    "__init__.py", "__main__.py", "data.py", "evaluation.py", "model_card.py", "modeling.py",
+    "tuning.py",
+    "core/__init__.py", "core/actions.py", "core/compose.py", "core/config.py",
+    "core/errors.py", "core/files.py", "core/markdown.py", "core/paths.py", "core/revisions.py",
     "stages/__init__.py", "stages/clean.py", "stages/evaluate.py", "stages/featurize.py",
-    "stages/profile.py", "stages/split.py", "stages/train.py",
+    "stages/split.py", "stages/train.py",
+    "review/__init__.py", "review/pr_comment.py", "review/report.py", "review/verify.py",
+]  # fmt: skip
+OPERATIONS_PACKAGE_FILES = [
+    "drift.py", "stages/profile.py",
+    "ops/__init__.py", "ops/champion.py", "ops/monitor.py", "ops/predict.py", "ops/serve.py",
 ]  # fmt: skip
 TEST_FILES = [
     "conftest.py", "test_config.py", "test_featurize_and_split.py", "test_pipeline.py",
-    "test_operations.py", "test_review.py", "test_schema_and_clean.py",
-    "test_train_and_evaluate.py",
+    "test_review.py", "test_schema_and_clean.py", "test_train_and_evaluate.py",
 ]  # fmt: skip
 DEMO_CSV = TEMPLATE / "{{cookiecutter.project_slug}}/data/raw/penguins-raw.csv"
 
@@ -57,6 +66,7 @@ def expected_git_files(
     license="MIT",
     python_version="3.10",
     dvc_remote="demo",
+    operations="yes",
 ) -> set[str]:
     """The files the first commit must hold, written out from the spec."""
     files = {
@@ -64,7 +74,6 @@ def expected_git_files(
         "README.md", "dvc.yaml", "params.yaml", "pyproject.toml",
         ".github/workflows/checks.yml", ".github/workflows/pipeline.yml",
         "conf/config.yaml", "conf/review/default.yaml", "conf/evaluate/default.yaml",
-        "conf/monitor/default.yaml", ".github/workflows/monitor.yml", "data/batches/.gitkeep",
         "conf/features/default.yaml",
         "conf/split/default.yaml", "conf/model/random_forest.yaml",
         "conf/model/hist_gradient_boosting.yaml", "conf/tuning/default.yaml",
@@ -73,6 +82,10 @@ def expected_git_files(
     }  # fmt: skip
     files |= {f"src/{package}/{name}" for name in PACKAGE_FILES}
     files |= {f"tests/{name}" for name in TEST_FILES}
+    if operations == "yes":
+        files |= {f"src/{package}/{name}" for name in OPERATIONS_PACKAGE_FILES}
+        files |= {"conf/monitor/default.yaml", ".github/workflows/monitor.yml"}
+        files |= {"data/batches/.gitkeep", "tests/test_operations.py"}
     linear = "logistic_regression" if task == "classification" else "ridge"
     files.add(f"conf/model/{linear}.yaml")
     if demo_data == "penguins":
@@ -90,12 +103,6 @@ def expected_git_files(
     if uv_can_lock(python_version):
         files.add("uv.lock")
     return files
-
-
-def git(project: Path, *args: str) -> str:
-    result = subprocess.run(["git", *args], cwd=project, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
 
 
 # Jinja left in a generated file; `${{ ... }}` is a GitHub Actions expression, not Jinja.
@@ -171,7 +178,7 @@ def test_every_choice_bakes_with_the_expected_files(baked, answers):
     project = baked(**answers)
     kinds = {
         key: answers[key]
-        for key in ("task", "demo_data", "license", "python_version", "dvc_remote")
+        for key in ("task", "demo_data", "license", "python_version", "dvc_remote", "operations")
         if key in answers
     }
     assert set(git(project, "ls-files").splitlines()) == expected_git_files(**kinds)
@@ -275,6 +282,91 @@ def test_empty_author_email_is_left_out(baked):
     assert pyproject(baked(author_email=""))["project"]["authors"] == [{"name": "Your Name"}]
 
 
+# --- the operations half and the package's shape ------------------------------------
+
+OPERATIONS_WORDS = ["gto", "monitor", "champion", "serve", "fastapi", "profile", "drift"]
+
+
+def python_lines(folder: Path) -> int:
+    return sum(len(path.read_text().splitlines()) for path in folder.rglob("*.py"))
+
+
+def test_without_operations_nothing_mentions_them(baked):
+    project = baked(operations="no")
+    package = project / "src/penguins_ml"
+    assert not (package / "ops").exists() and not (project / "conf/monitor").exists()
+    for name in ("README.md", "dvc.yaml", "pyproject.toml", "params.yaml", "conf/config.yaml"):
+        text = (project / name).read_text().lower()
+        found = [word for word in OPERATIONS_WORDS if re.search(rf"\b{word}", text)]
+        assert found == [], f"{name} mentions {found}"
+    stages = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
+    assert list(stages) == ["clean", "featurize", "split", "train", "evaluate"]
+    assert python_lines(package) <= 1500
+    assert python_lines(package) < python_lines(baked() / "src/penguins_ml")
+
+
+@pytest.mark.parametrize("operations", ["yes", "no"])
+def test_package_top_level_is_small_and_every_module_says_what_it_is_for(baked, operations):
+    package = baked(operations=operations) / "src/penguins_ml"
+    entries = sorted(path.name for path in package.iterdir() if path.name != "__pycache__")
+    assert len(entries) <= 12, entries
+    for module in package.rglob("*.py"):
+        docstring = ast.get_docstring(ast.parse(module.read_text()))
+        assert docstring, f"{module.relative_to(package)} has no module docstring"
+    assert python_lines(package) <= 2704  # the flat package's size before the layout
+
+
+def test_the_command_line_lists_every_command_and_the_script_is_declared(baked):
+    project = baked()
+    scripts = pyproject(project)["project"]["scripts"]
+    assert scripts == {"penguins-ml": "penguins_ml.__main__:main"}
+    shown = subprocess.run(
+        [sys.executable, "-m", "penguins_ml", "--help"],
+        cwd=project,
+        env=tool_env(PYTHONPATH=str(project / "src")),
+        capture_output=True,
+        text=True,
+    )
+    commands = ["compose", "verify", "report", "predict", "serve", "monitor", "champion"]
+    assert [line.split()[0] for line in shown.stdout.splitlines() if line.startswith("  ")] == (
+        commands
+    )
+
+
+def rendered_hooks(tmp_path: Path, **answers: str) -> list[Path]:
+    """The hooks as cookiecutter renders them for these answers, written to tmp_path."""
+    from cookiecutter.environment import StrictEnvironment
+    from cookiecutter.generate import generate_context
+
+    context = generate_context(TEMPLATE / "cookiecutter.json", extra_context=answers)
+    for name in ("project_slug", "package_name", "remote_url"):  # derived defaults
+        environment = StrictEnvironment(context=context)
+        value = context["cookiecutter"][name]
+        context["cookiecutter"][name] = environment.from_string(value).render(**context)
+    environment = StrictEnvironment(context=context)
+    written = []
+    for hook in sorted((TEMPLATE / "hooks").glob("*.py")):
+        target = tmp_path / hook.name
+        target.write_text(environment.from_string(hook.read_text()).render(**context))
+        written.append(target)
+    return written
+
+
+def test_rendered_hooks_are_ruff_clean_and_offer_the_prompts_choices(tmp_path):
+    hooks = rendered_hooks(tmp_path, project_name='Ada\'s "quoted" model')
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--no-cache", "--isolated", "--select",
+         "E,F,W,B,UP", "--line-length", "100", *map(str, hooks)],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout
+    namespace: dict = {}
+    exec(compile(hooks[1].read_text(), str(hooks[1]), "exec"), namespace)  # pre_gen
+    assert namespace["ANSWERS"]["project_name"] == 'Ada\'s "quoted" model'
+    assert namespace["CHOICES"] == CHOICE_PROMPTS
+
+
 # --- refusals --------------------------------------------------------------------
 
 BAD_ANSWERS = [
@@ -294,6 +386,7 @@ BAD_ANSWERS = [
     ("demo_data", "iris"),
     ("license", "GPL-3.0"),
     ("dvc_remote", "dropbox"),
+    ("operations", "maybe"),
     ("remote_url", "s3://bucket/but-the-remote-is-demo"),
 ]
 

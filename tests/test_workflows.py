@@ -17,14 +17,25 @@ import pandas as pd
 import pytest
 import yaml
 
-from .conftest import BIN, TEMPLATE, dvc, run, run_step, runner_env, tool_env, workflow_job
+from .conftest import (
+    BIN,
+    TEMPLATE,
+    dvc,
+    run,
+    run_step,
+    runner_env,
+    step_applies,
+    tool_env,
+    workflow_job,
+)
 
 pytestmark = pytest.mark.slow
 
 ACTIONLINT = TEMPLATE / "tests" / "actionlint"
 REMOTES = ["demo", "s3", "gs", "azure", "ssh", "local"]
 VARIANTS = [pytest.param({"dvc_remote": r}, id=f"dvc_remote={r}") for r in REMOTES] + [
-    pytest.param({"python_version": "3.12", "task": "regression"}, id="py3.12-regression")
+    pytest.param({"python_version": "3.12", "task": "regression"}, id="py3.12-regression"),
+    pytest.param({"operations": "no"}, id="operations=no"),
 ]
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+@[0-9a-f]{40}$")
 # Secrets each remote's pipeline workflow reads; the demo remote needs none.
@@ -51,7 +62,10 @@ def check(command: list[str], cwd: Path) -> None:
 def test_workflows_pass_schema_actionlint_and_zizmor(baked, answers):
     project = baked(**answers)
     files = [str(path.relative_to(project)) for path in workflows(project)]
-    assert files == [f".github/workflows/{name}.yml" for name in ("checks", "monitor", "pipeline")]
+    names = ("checks", "pipeline") if answers.get("operations") == "no" else (
+        "checks", "monitor", "pipeline"
+    )  # fmt: skip
+    assert files == [f".github/workflows/{name}.yml" for name in names]
     check(
         [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *files],
         project,
@@ -108,7 +122,7 @@ def test_checks_workflow_steps_pass_in_a_baked_project(baked, copy_of, tmp_path)
     env = runner_env(tmp_path, GITHUB_EVENT_NAME="push")
     ran = []
     for step in workflow_job(project, "checks.yml", "test")["steps"]:
-        if "run" in step:
+        if "run" in step and step_applies(step, project):
             result = run_step(step, project, env, {})
             assert result.returncode == 0, f"{step['name']}:\n{result.stdout}\n{result.stderr}"
             ran.append(step["run"])
