@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ANSWERS = json.loads({{ cookiecutter | jsonify | tojson }})
+ANSWERS = json.loads(r"""{{ cookiecutter | jsonify }}""")
 PACKAGE = Path("src", ANSWERS["package_name"])
 
 DEMO_FILE = Path("data/raw/penguins-raw.csv")

@@ -10,7 +10,7 @@ import re
 import sys
 
 # Every answer (and cookiecutter's own entries), rendered once as a JSON string.
-ANSWERS = json.loads({{ cookiecutter | jsonify | tojson }})
+ANSWERS = json.loads(r"""{{ cookiecutter | jsonify }}""")
 # Kept in step with cookiecutter.json by the template's render tests.
 CHOICES = {
     "python_version": ["3.10", "3.11", "3.12", "3.13"],

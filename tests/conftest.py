@@ -116,12 +116,11 @@ def project_dependencies() -> list[str]:
     return sorted({dvc if name.startswith("dvc") else name for name in found})
 
 
-@pytest.fixture(scope="session")
-def warm_uv_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """One online `uv lock` of everything a generated project may depend on."""
-    folder = tmp_path_factory.mktemp("uv-warm")
+def lock_online(folder: Path, python_version: str) -> None:
+    """`uv lock`, online, of everything a generated project may depend on."""
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "pyproject.toml").write_text(
-        '[project]\nname = "warm"\nversion = "0"\nrequires-python = ">=3.10"\n'
+        f'[project]\nname = "warm"\nversion = "0"\nrequires-python = ">={python_version}"\n'
         f"dependencies = {json.dumps(project_dependencies())}\n"
     )
     result = subprocess.run(
@@ -136,13 +135,32 @@ def warm_uv_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 
 @pytest.fixture(scope="session")
-def baked(tmp_path_factory: pytest.TempPathFactory, warm_uv_cache: None) -> Callable[..., Path]:
+def warm_uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], None]:
+    """``warm_uv_cache(python_version)``: fill uv's cache for that minimum Python, once.
+
+    Versions resolve differently for each minimum Python, so each needs its own lock.
+    """
+    warmed: set[str] = set()
+
+    def warm(python_version: str = "3.10") -> None:
+        if python_version not in warmed:
+            lock_online(tmp_path_factory.mktemp("uv-warm"), python_version)
+            warmed.add(python_version)
+
+    return warm
+
+
+@pytest.fixture(scope="session")
+def baked(
+    tmp_path_factory: pytest.TempPathFactory, warm_uv_cache: Callable[[str], None]
+) -> Callable[..., Path]:
     """``baked(**answers)``: the project baked with those answers, once per session."""
     cache: dict[tuple, Path] = {}
 
     def get(**answers: str) -> Path:
         key = tuple(sorted(answers.items()))
         if key not in cache:
+            warm_uv_cache(answers.get("python_version", "3.10"))
             output = tmp_path_factory.mktemp("bake")
             result = bake(output, **answers)
             assert result.returncode == 0, result.stdout + result.stderr

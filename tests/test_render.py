@@ -340,10 +340,10 @@ def rendered_hooks(tmp_path: Path, **answers: str) -> list[Path]:
 
     context = generate_context(TEMPLATE / "cookiecutter.json", extra_context=answers)
     for name in ("project_slug", "package_name", "remote_url"):  # derived defaults
-        environment = StrictEnvironment(context=context)
+        environment = StrictEnvironment(context=context, keep_trailing_newline=True)
         value = context["cookiecutter"][name]
         context["cookiecutter"][name] = environment.from_string(value).render(**context)
-    environment = StrictEnvironment(context=context)
+    environment = StrictEnvironment(context=context, keep_trailing_newline=True)
     written = []
     for hook in sorted((TEMPLATE / "hooks").glob("*.py")):
         target = tmp_path / hook.name

@@ -156,8 +156,9 @@ def package_modules_used_by(module: Path) -> set[Path]:
             if not isinstance(node, ast.ImportFrom) or not node.level:
                 continue
             base = path.parents[node.level - 1].joinpath(*(node.module or "").split("."))
-            candidates = [base.with_suffix(".py"), *(base / f"{a.name}.py" for a in node.names)]
-            pending += [c for c in candidates if c.is_file() and c.name != "__init__.py"]
+            candidates = [base.with_suffix(".py"), base / "__init__.py"]
+            candidates += [base / f"{a.name}.py" for a in node.names]
+            pending += [c for c in candidates if c.is_file()]
     return seen
 
 

@@ -80,27 +80,6 @@ def validate_raw(frame: pd.DataFrame, columns: dict[str, Column], source: Any) -
         raise DataError(describe_failures(errors.failure_cases, source)) from None
 
 
-def split_valid(
-    frame: pd.DataFrame, columns: dict[str, Column], source: Any
-) -> tuple[pd.DataFrame, str | None]:
-    """The rows that pass the schema, and what is wrong with the others (None if nothing).
-
-    For monitoring, where a few bad rows should be reported, not stop the measurement.
-    A missing column, or a failure not tied to rows, still raises DataError.
-    """
-    from pandera.errors import SchemaErrors
-
-    require_columns(frame, columns, source)
-    try:
-        return build_schema(columns).validate(frame, lazy=True), None
-    except SchemaErrors as errors:
-        cases = errors.failure_cases
-    if cases["index"].isna().any():  # a failure of the whole column or frame
-        raise DataError(describe_failures(cases, source))
-    valid = frame.drop(index=cases["index"].astype(int).unique())
-    return validate_raw(valid, columns, source), describe_failures(cases, source)
-
-
 def describe_failures(cases: pd.DataFrame, source: Any) -> str:
     """One line per (column, check): the offending values and the CSV lines they sit on."""
     lines = [f"{source} breaks the declared schema (conf/data/):"]

@@ -17,15 +17,44 @@ from typing import Any
 import pandas as pd
 
 from ..core import actions, paths
-from ..core.config import Monitor, load_params
+from ..core.config import Column, Monitor, load_params
 from ..core.errors import DataError, PipelineError
 from ..core.files import read_json, write_json, write_text
 from ..core.markdown import MISSING, table
-from ..data import derive_features, read_raw_csv, split_valid, tidy
+from ..data import (
+    build_schema,
+    derive_features,
+    describe_failures,
+    read_raw_csv,
+    require_columns,
+    tidy,
+    validate_raw,
+)
 from ..drift import compare
 from ..modeling import load_model, model_inputs, model_version
 
 DEFAULT_OUTPUT = Path("reports/monitoring")
+
+
+def split_valid(
+    frame: pd.DataFrame, columns: dict[str, Column], source: Any
+) -> tuple[pd.DataFrame, str | None]:
+    """The rows that pass the schema, and what is wrong with the others (None if nothing).
+
+    For monitoring, where a few bad rows should be reported, not stop the measurement.
+    A missing column, or a failure not tied to rows, still raises DataError.
+    """
+    from pandera.errors import SchemaErrors
+
+    require_columns(frame, columns, source)
+    try:
+        return build_schema(columns).validate(frame, lazy=True), None
+    except SchemaErrors as errors:
+        cases = errors.failure_cases
+    if cases["index"].isna().any():  # a failure of the whole column or frame
+        raise DataError(describe_failures(cases, source))
+    valid = frame.drop(index=cases["index"].astype(int).unique())
+    return validate_raw(valid, columns, source), describe_failures(cases, source)
 
 
 def reasons(result: dict[str, Any], thresholds: Monitor) -> list[str]:

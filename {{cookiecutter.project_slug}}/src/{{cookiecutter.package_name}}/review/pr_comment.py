@@ -2,11 +2,10 @@
 
     python src/<package>/review/pr_comment.py --pr 12 pipeline-report/report.md
 
-The comment is found again by a hidden marker, so each push edits it instead of
-adding another. Uses only the standard library: the pipeline workflow runs this file
-from the base branch, with a token that may write comments, without installing (or
-running) the pull request's code. Reads GITHUB_TOKEN, GITHUB_REPOSITORY and
-GITHUB_API_URL (set by GitHub Actions).
+The comment is found again by a hidden marker, so each push edits it instead of adding
+another. Standard library only: the pipeline workflow runs this file from the base
+branch, with a token that may write comments, without installing (or running) the pull
+request's code. Reads GITHUB_TOKEN, GITHUB_REPOSITORY and GITHUB_API_URL.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -25,43 +23,37 @@ MAX_BODY = 65_000  # GitHub refuses comment bodies over 65,536 characters
 PAGE_SIZE = 100
 
 
-class GitHub:
-    """The few REST calls on issue comments that this needs."""
+def call(method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
+    """One request to the repository's REST API; a refusal ends the run with its reason."""
+    api = os.environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/")
+    request = urllib.request.Request(
+        f"{api}/repos/{os.environ['GITHUB_REPOSITORY']}{path}",
+        method=method,
+        data=None if payload is None else json.dumps(payload).encode(),
+        headers={
+            "Accept": "application/vnd.github+json",
+            "Authorization": f"Bearer {os.environ['GITHUB_TOKEN']}",
+            "X-GitHub-Api-Version": "2022-11-28",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as error:
+        detail = error.read().decode(errors="replace")[:500]
+        message = f"error: GitHub answered {error.code} to {method} {path}: {detail}"
+        raise SystemExit(message) from None
 
-    def __init__(self, api_url: str, repository: str, token: str) -> None:
-        self.base = f"{api_url.rstrip('/')}/repos/{repository}"
-        self.token = token
 
-    def call(self, method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
-        request = urllib.request.Request(
-            self.base + path,
-            method=method,
-            data=None if payload is None else json.dumps(payload).encode(),
-            headers={
-                "Accept": "application/vnd.github+json",
-                "Authorization": f"Bearer {self.token}",
-                "X-GitHub-Api-Version": "2022-11-28",
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return json.load(response)
-        except urllib.error.HTTPError as error:
-            detail = error.read().decode(errors="replace")[:500]
-            message = f"error: GitHub answered {error.code} to {method} {path}: {detail}"
-            raise SystemExit(message) from None
-
-    def find_comment(self, pull_request: int) -> int | None:
-        page = 1
-        while True:
-            path = f"/issues/{pull_request}/comments?per_page={PAGE_SIZE}&page={page}"
-            comments = self.call("GET", path)
-            for comment in comments:
-                if MARKER in (comment.get("body") or ""):
-                    return comment["id"]
-            if len(comments) < PAGE_SIZE:
-                return None
-            page += 1
+def find_comment(pull_request: int) -> int | None:
+    """The id of the comment that carries the marker, if there is one yet."""
+    page = 1
+    while True:
+        comments = call("GET", f"/issues/{pull_request}/comments?per_page={PAGE_SIZE}&page={page}")
+        marked = [c["id"] for c in comments if MARKER in (c.get("body") or "")]
+        if marked or len(comments) < PAGE_SIZE:
+            return marked[0] if marked else None
+        page += 1
 
 
 def comment_body(report: str) -> str:
@@ -70,17 +62,6 @@ def comment_body(report: str) -> str:
         note = "\n\n_(cut short: the whole report is in the job summary and the artifact)_"
         body = body[: MAX_BODY - len(note)] + note
     return body
-
-
-def post_or_update(github: GitHub, pull_request: int, report: str) -> str:
-    """Edit the marked comment if there is one, otherwise create it; say which."""
-    body = {"body": comment_body(report)}
-    existing = github.find_comment(pull_request)
-    if existing is None:
-        github.call("POST", f"/issues/{pull_request}/comments", body)
-        return "created"
-    github.call("PATCH", f"/issues/comments/{existing}", body)
-    return "updated"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -93,14 +74,15 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"error: {' and '.join(missing)} not set (GitHub Actions sets them)")
     if not args.report.is_file():
         raise SystemExit(f"error: {args.report} not found: the report step did not write it")
-    github = GitHub(
-        os.environ.get("GITHUB_API_URL", "https://api.github.com"),
-        os.environ["GITHUB_REPOSITORY"],
-        os.environ["GITHUB_TOKEN"],
-    )
-    outcome = post_or_update(github, args.pr, args.report.read_text(encoding="utf-8"))
+    body = {"body": comment_body(args.report.read_text(encoding="utf-8"))}
+    existing = find_comment(args.pr)
+    if existing is None:
+        call("POST", f"/issues/{args.pr}/comments", body)
+    else:
+        call("PATCH", f"/issues/comments/{existing}", body)
+    outcome = "created" if existing is None else "updated"
     print(f"{outcome} the report comment on pull request #{args.pr}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

@@ -50,16 +50,18 @@ def write_results(results: dict[str, Any], params: Params) -> None:
     write_csv(results["importance"], paths.PLOTS / "importance.csv")
     for name, table in results["plots"].items():
         write_csv(table, paths.PLOTS / name)
-    raw_path = params.data.raw_path
-    metadata = model_metadata(paths.MODEL, params.model, raw_path, results["metrics"])
+    metadata = model_metadata(paths.MODEL, params.model, params.data.raw_path, results["metrics"])
     card = render_card(
-        task=params.task,
-        target=params.data.target,
-        metadata=metadata,
-        row_counts=(read_json(paths.DATA_QUALITY)["rows_out"], len(read_parquet(paths.TRAIN))),
-        slices=results["slices"],
-        importance=results["importance"].to_dict("records"),
-        largest_gap=params.evaluate.fairness_gap,
+        metadata,
+        {
+            "task": params.task,
+            "target": params.data.target,
+            "rows_after_cleaning": read_json(paths.DATA_QUALITY)["rows_out"],
+            "train_rows": len(read_parquet(paths.TRAIN)),
+            "slices": results["slices"],
+            "importance": results["importance"].to_dict("records"),
+            "fairness_gap": params.evaluate.fairness_gap,
+        },
     )
     write_json(metadata, paths.METADATA)
     write_text(card, paths.MODEL_CARD)

@@ -1,0 +1,111 @@
+"""What a model is and where it came from: metadata beside the model, a readable card.
+
+``evaluate`` writes both on every run, so neither can go stale: ``models/metadata.json``
+travels with the model file; ``reports/model_card.md``, filled in from ``template.md``
+in this folder, is for people deciding whether to use the model.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata as installed
+from pathlib import Path
+from string import Template
+from typing import Any
+
+from ..core.config import Model
+from ..core.files import file_md5
+from ..core.markdown import number, table
+from ..core.revisions import git
+
+TEMPLATE = Path(__file__).with_name("template.md")
+LIBRARIES = ["scikit-learn", "pandas", "numpy", "skops", "dvc", "hydra-core"]
+
+
+def current_commit() -> dict[str, Any]:
+    """HEAD, and whether the working tree differs from it (then the card says so)."""
+    head = git("rev-parse", "HEAD")
+    if head.returncode != 0:
+        return {"commit": None, "uncommitted_changes": None}
+    changes = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+    return {"commit": head.stdout.strip(), "uncommitted_changes": bool(changes)}
+
+
+def library_versions() -> dict[str, str]:
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = installed.version(name)
+        except installed.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def model_metadata(model_path: Path, model: Model, raw_path: Path, metrics: dict) -> dict:
+    return {
+        "model": {
+            "file": str(model_path),
+            "md5": file_md5(model_path),
+            "class": model.target,
+            "parameters": model.arguments,
+        },
+        "training_data": {"file": str(raw_path), "md5": file_md5(raw_path)},
+        "git": current_commit(),
+        "test_metrics": metrics,
+        "libraries": library_versions(),
+    }
+
+
+def fairness(slices: dict[str, Any], largest_gap: float) -> str:
+    """The slice metrics whose groups differ by more than ``largest_gap``, or that none do."""
+    findings = [
+        f"- `{column}`: {metric} differs by {number(gap)} between groups"
+        for column, result in slices.items()
+        for metric, gap in result["largest_gap"].items()
+        if gap > largest_gap
+    ]
+    if not findings:
+        return f"No metric differs by more than {largest_gap} between the groups of any slice."
+    return "\n".join([f"Gaps between slice groups above {largest_gap}:", "", *findings])
+
+
+def render_card(metadata: dict, card: dict[str, Any]) -> str:
+    """The model card: ``metadata`` and evaluate's results filled into the template."""
+    model, data, commit = metadata["model"], metadata["training_data"], metadata["git"]
+    metrics = metadata["test_metrics"]
+    trained_from = commit["commit"] or "not a git repository"
+    if commit["uncommitted_changes"]:
+        trained_from += " (with uncommitted changes)"
+    slice_rows = [
+        [
+            f"`{column}`",
+            group,
+            scores["rows"],
+            ", ".join(f"{k} {number(v)}" for k, v in scores.items() if k != "rows"),
+        ]
+        for column, result in card["slices"].items()
+        for group, scores in result["groups"].items()
+    ]
+    metric_rows = [[k, number(v)] for k, v in metrics.items() if k != "test_rows"]
+    importance_rows = [
+        [f"`{r['feature']}`", number(r["importance"]), number(r["std"])] for r in card["importance"]
+    ]
+    return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
+        project="{{ cookiecutter.project_name }}",
+        package=__package__.split(".")[0],
+        target=card["target"],
+        task=card["task"],
+        model_class=model["class"],
+        parameters=", ".join(f"`{k}={v}`" for k, v in model["parameters"].items()) or "defaults",
+        model_file=model["file"],
+        model_md5=model["md5"],
+        commit=trained_from,
+        data_file=data["file"],
+        data_md5=data["md5"],
+        rows_after_cleaning=card["rows_after_cleaning"],
+        train_rows=card["train_rows"],
+        test_rows=metrics.get("test_rows", "?"),
+        metrics=table(["metric", "value"], metric_rows),
+        slices=table(["column", "group", "rows", "metrics"], slice_rows),
+        importance=table(["feature", "mean drop in score", "std"], importance_rows),
+        fairness=fairness(card["slices"], card["fairness_gap"]),
+    )
