@@ -106,6 +106,7 @@ def test_a_stage_refuses_bad_params_naming_the_key(project_copy, key, value, mes
     params = read_params()
     params[key] = value
     paths.PARAMS.write_text(yaml.safe_dump(params), encoding="utf-8")
+    paths.TRAIN.unlink(missing_ok=True)  # left by an earlier `dvc repro`, if any
     result = subprocess.run(
         [sys.executable, "-m", f"{PACKAGE}.stages.split"], capture_output=True, text=True
     )

@@ -1,8 +1,8 @@
-"""One command line for the project: ``python -m {{ cookiecutter.package_name }} <command>``.
+"""One command line for the project: ``python -m <package> <command>``.
 
-Also installed as the ``{{ cookiecutter.project_slug }}`` console script. Each command's
-module is imported only when it runs, so ``--help`` and light commands start fast.
-DVC runs the pipeline stages themselves (``python -m {{ cookiecutter.package_name }}.stages.<name>``).
+Also installed as a console script named after the project. Each command's module is
+imported only when it runs, so ``--help`` and light commands start fast. DVC runs the
+pipeline stages themselves (``python -m <package>.stages.<name>``).
 """
 
 from __future__ import annotations
