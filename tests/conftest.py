@@ -102,6 +102,17 @@ def git(project: Path, *args: str) -> str:
     return result.stdout.strip()
 
 
+def copy_of_template(destination: Path) -> Path:
+    """This checkout's tracked files, as a fresh clone would have them, in ``destination``."""
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=TEMPLATE, capture_output=True, text=True, check=True
+    ).stdout.split("\0")
+    for name in filter(None, tracked):
+        (destination / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(TEMPLATE / name, destination / name)
+    return destination
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -9,13 +9,12 @@ project's own edits, after which the pipeline still reproduces.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from .conftest import BIN, TEMPLATE, dvc, git, run
+from .conftest import BIN, copy_of_template, dvc, git, run
 
 pytestmark = pytest.mark.slow
 
@@ -28,12 +27,7 @@ TEMPLATE_CHANGE = (
 
 def template_repository(destination: Path) -> Path:
     """This checkout's tracked files, committed as the first commit of a new repository."""
-    tracked = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=TEMPLATE, capture_output=True, text=True, check=True
-    ).stdout.split("\0")
-    for name in filter(None, tracked):
-        (destination / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(TEMPLATE / name, destination / name)
+    copy_of_template(destination)
     git(destination, "init", "--quiet", "--initial-branch=main")
     git(destination, "add", "--all")
     git(destination, "commit", "--quiet", "-m", "Template, commit A")

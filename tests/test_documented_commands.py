@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import TEMPLATE, dvc, run, stages_run, tool_env
+from .conftest import TEMPLATE, copy_of_template, dvc, run, stages_run, tool_env
 
 pytestmark = pytest.mark.slow
 
@@ -31,13 +31,7 @@ def test_quickstart_generates_and_reproduces_a_project(tmp_path):
     generate, test_command = (block.strip() for block in bash_blocks(TEMPLATE / "README.md")[:2])
     assert test_command == ".venv/bin/python -m pytest -n 2"
     assert test_command in (TEMPLATE / ".ci/run").read_text()
-    checkout = tmp_path / "template"
-    tracked = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=TEMPLATE, capture_output=True, text=True, check=True
-    ).stdout.split("\0")
-    for name in filter(None, tracked):
-        (checkout / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(TEMPLATE / name, checkout / name)
+    checkout = copy_of_template(tmp_path / "template")
     env = tool_env(PATH=tool_env()["PATH"].split(":", 1)[1])  # not this test run's venv
     result = subprocess.run(
         ["bash", "-c", generate],
