@@ -14,8 +14,16 @@ import yaml
 
 from {{ cookiecutter.package_name }}.__main__ import COMMANDS
 from {{ cookiecutter.package_name }}.core import paths
-from {{ cookiecutter.package_name }}.core.compose import check, compose_params, main
-from {{ cookiecutter.package_name }}.core.config import flatten, load_params, read_params
+from {{ cookiecutter.package_name }}.core.compose import (
+    check,
+    compose_params,
+    main,
+)
+from {{ cookiecutter.package_name }}.core.config import (
+    flatten,
+    load_params,
+    read_params,
+)
 from {{ cookiecutter.package_name }}.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,11 @@ import pytest
 from {{ cookiecutter.package_name }}.core.config import Limit, parse
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, PipelineError
 from {{ cookiecutter.package_name }}.evaluation import check_limits
-from {{ cookiecutter.package_name }}.review.pr_comment import MARKER, MAX_BODY, comment_body
+from {{ cookiecutter.package_name }}.review.pr_comment import (
+    MARKER,
+    MAX_BODY,
+    comment_body,
+)
 from {{ cookiecutter.package_name }}.review.report import (
     changed_params,
     metric_rows,
