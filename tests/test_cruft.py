@@ -57,6 +57,8 @@ def test_cruft_update_brings_template_changes_and_keeps_project_edits(tmp_path, 
     git(project, "add", "--all")
     git(project, "commit", "--quiet", "-m", "Track .cruft.json; halve C")
     assert cruft("check", cwd=project).returncode == 0
+    own_edits = cruft("diff", cwd=project).stdout
+    assert "-  C: 0.5" in own_edits and "+  C: 1.0" in own_edits
 
     # The template moves on.
     split = template / SPLIT_CONF
@@ -80,3 +82,15 @@ def test_cruft_update_brings_template_changes_and_keeps_project_edits(tmp_path, 
     dvc("repro", cwd=project)
     metrics = json.loads((project / "reports/metrics.json").read_text())
     assert metrics["accuracy"] >= 0.95
+
+
+def test_cruft_link_adopts_a_project_made_with_plain_cookiecutter(tmp_path, baked, copy_of):
+    template = template_repository(tmp_path / "template")
+    project = copy_of(baked())
+    assert not (project / ".cruft.json").exists()
+    linked = cruft("link", str(template), "--no-input", cwd=project)
+    assert linked.returncode == 0, linked.stdout + linked.stderr
+    state = json.loads((project / ".cruft.json").read_text())
+    assert state["commit"] == git(template, "rev-parse", "HEAD")
+    assert state["context"]["cookiecutter"]["package_name"] == "penguins_ml"
+    assert cruft("check", cwd=project).returncode == 0
