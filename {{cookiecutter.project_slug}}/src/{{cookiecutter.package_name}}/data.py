@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from .core.config import Column, Data
+from .core.config import Column
 from .core.errors import ConfigError, DataError, shorten
 
 DTYPES = {
@@ -123,9 +123,3 @@ def derive_features(frame: pd.DataFrame, derived: dict[str, str]) -> pd.DataFram
                 f"on columns {list(result.columns)}: {error}"
             ) from None
     return result
-
-
-def prepare(raw: pd.DataFrame, data: Data, derived: dict[str, str], source: Any) -> pd.DataFrame:
-    """New raw rows (no target needed) to the featurized rows the model takes."""
-    columns = data.inputs()
-    return derive_features(tidy(validate_raw(raw, columns, source), columns), derived)

@@ -19,7 +19,7 @@ from ..core import paths
 from ..core.config import Params, load_params
 from ..core.errors import PipelineError
 from ..core.files import write_parquet
-from ..data import prepare, read_raw_csv
+from ..data import derive_features, read_raw_csv, tidy, validate_raw
 from ..evaluation import file_stem
 from ..modeling import load_model, model_inputs, model_version
 
@@ -28,7 +28,9 @@ def predict_frame(
     model: Any, raw: pd.DataFrame, params: Params, source: Any, version: str
 ) -> pd.DataFrame:
     """One row per input row: its CSV line, the prediction, class probabilities, version."""
-    featurized = prepare(raw, params.data, params.features.derived, source)
+    columns = params.data.inputs()  # new rows need not have the target
+    clean = tidy(validate_raw(raw, columns, source), columns)
+    featurized = derive_features(clean, params.features.derived)
     inputs = model_inputs(featurized, params.features)
     predictions = pd.DataFrame({"line": np.arange(len(raw)) + 2})  # line 1 is the header
     predictions["prediction"] = model.predict(inputs)
