@@ -82,6 +82,7 @@ BAD_CONF = [
         r"split\.shuffle",
     ),
     ("split/default.yaml", "validation_size: 0.2\n", r"split\.test_size: Field required"),
+    ("split/default.yaml", "test_size: 0.2\n  shuffle: true\n", r"split/default\.yaml, line 2"),
 ]
 
 

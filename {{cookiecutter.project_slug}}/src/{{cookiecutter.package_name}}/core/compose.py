@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from .config import Params, differing_keys, parse, read_params
+from .config import Params, differing_keys, parse, read_params, yaml_error
 from .errors import ConfigError
 from .files import write_text
 from .paths import CONF, PARAMS
@@ -37,6 +37,9 @@ def compose_params(overrides: list[str] = (), config_dir: Path = CONF) -> dict[s
         return OmegaConf.to_container(config, resolve=True)
     except (HydraException, OmegaConfBaseException) as error:
         raise ConfigError(f"{config_dir}/ does not compose: {error}") from None
+    except yaml.YAMLError as error:  # a syntax error in one of conf/'s files
+        mark = getattr(error, "problem_mark", None)
+        raise yaml_error(error, mark.name if mark else config_dir) from None
 
 
 def to_yaml(params: dict[str, Any]) -> str:

@@ -171,10 +171,14 @@ def read_yaml(path: Path) -> Any:
     try:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
-        problem = getattr(error, "problem", None) or error
-        raise ConfigError(f"{where}: not valid YAML: {problem}") from None
+        raise yaml_error(error, path) from None
+
+
+def yaml_error(error: yaml.YAMLError, path: object) -> ConfigError:
+    """A YAML syntax error as one line: file, line, column and the problem."""
+    mark = getattr(error, "problem_mark", None)
+    where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
+    return ConfigError(f"{where}: not valid YAML: {getattr(error, 'problem', None) or error}")
 
 
 def read_params(path: Path = PARAMS) -> dict[str, Any]:
