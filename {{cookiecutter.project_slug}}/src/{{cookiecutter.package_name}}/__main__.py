@@ -13,6 +13,7 @@ import sys
 # command: (module, what it does)
 COMMANDS = {
     "compose": ("core.compose", "compose conf/ into params.yaml (--check: fail if stale)"),
+    "draft-schema": ("data.draft", "draft conf/data/ and conf/features/ from a raw CSV"),
     "verify": ("review.verify", "check that the committed dvc.lock and metrics reproduce"),
     "report": ("review.report", "compare params, metrics and plots with a base revision"),
 {%- if cookiecutter.operations == 'yes' %}

@@ -31,7 +31,8 @@ class Column(Section):
     required: bool = False  # true: no missing values allowed
     min: float | None = None
     max: float | None = None
-    allowed: list[Any] | None = None  # raw values a category may take
+    normalize: Literal["strip", "lower", "both"] | None = None  # category/text, first
+    allowed: list[Any] | None = None  # values a category may take (after normalize)
     recode: dict[str, Any] = {}  # raw -> clean category values
 
 

@@ -21,15 +21,7 @@ from ..core.config import Column, Monitor, load_params
 from ..core.errors import DataError, PipelineError
 from ..core.files import read_json, write_json, write_text
 from ..core.markdown import MISSING, table
-from ..data import (
-    build_schema,
-    derive_features,
-    describe_failures,
-    read_raw_csv,
-    require_columns,
-    tidy,
-    validate_raw,
-)
+from ..data import check_rows, derive_features, describe_failures, read_raw_csv, tidy
 from ..drift import compare
 from ..modeling import load_model, model_inputs, model_version
 
@@ -39,22 +31,15 @@ DEFAULT_OUTPUT = Path("reports/monitoring")
 def split_valid(
     frame: pd.DataFrame, columns: dict[str, Column], source: Any
 ) -> tuple[pd.DataFrame, str | None]:
-    """The rows that pass the schema, and what is wrong with the others (None if nothing).
+    """The parsed rows that pass the schema, and what is wrong with the others (or None).
 
     For monitoring, where a few bad rows should be reported, not stop the measurement.
-    A missing column, or a failure not tied to rows, still raises DataError.
     """
-    from pandera.errors import SchemaErrors
-
-    require_columns(frame, columns, source)
-    try:
-        return build_schema(columns).validate(frame, lazy=True), None
-    except SchemaErrors as errors:
-        cases = errors.failure_cases
-    if cases["index"].isna().any():  # a failure of the whole column or frame
-        raise DataError(describe_failures(cases, source))
-    valid = frame.drop(index=cases["index"].astype(int).unique())
-    return validate_raw(valid, columns, source), describe_failures(cases, source)
+    parsed, failures = check_rows(frame, columns, source)
+    if not len(failures):
+        return parsed, None
+    valid = parsed.drop(index=failures["index"].unique())
+    return valid, describe_failures(failures, frame, source)
 
 
 def reasons(result: dict[str, Any], thresholds: Monitor) -> list[str]:

@@ -1,6 +1,6 @@
 """Batch prediction with exactly the training pipeline's cleaning and features.
 
-New rows go through the same functions as training data (data.py): the raw schema
+New rows go through the same functions as training data (data/): the raw schema
 without the target, which new data need not have, tidying and the derived features.
 Rows are never dropped: each input row gets a prediction, keyed by its CSV line, with
 the version of the model that made it.

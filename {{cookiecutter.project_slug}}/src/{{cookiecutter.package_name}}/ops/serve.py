@@ -30,7 +30,7 @@ PYTHON_TYPES = {"float": float, "int": int, "category": str, "text": str, "date"
 def field_for(column: Column) -> tuple[Any, Any]:
     """A pydantic field for one declared column: its type, bounds and allowed values."""
     kind: Any = PYTHON_TYPES[column.type]
-    if column.allowed is not None:
+    if column.allowed is not None and not column.normalize:  # else checked once normalized
         kind = Literal[tuple(str(value) for value in column.allowed)]
     if not column.required:
         kind = Optional[kind]  # noqa: UP045 - built at run time from the schema

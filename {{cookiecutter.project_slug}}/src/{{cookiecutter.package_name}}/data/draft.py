@@ -1,0 +1,207 @@
+"""Draft the schema and feature lists of a new raw CSV, so a first ``dvc repro`` just works.
+
+    python -m <package> draft-schema data/raw/FILE.csv --target COLUMN
+
+Reads the file (its first ``--rows`` rows), infers each column's type with the same
+parsers ``clean`` uses, finds the file's missing-value markers, suggests ``normalize``
+and ``allowed`` for categories, and writes ``conf/data/<file>.yaml`` and
+``conf/features/default.yaml`` (each left-out column with the reason), selects the file
+in ``conf/config.yaml`` and recomposes params.yaml. Bounds are suggestions, commented
+out. Review the drafts: they describe the data you have, not the data you expect.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from ..core.compose import compose_params, to_yaml
+from ..core.config import Column, Params, parse
+from ..core.errors import ConfigError, DataError
+from ..core.files import write_text
+from ..core.paths import CONF, PARAMS
+from . import parse_column, read_raw_csv
+
+MARKERS = {"", "?", "-", "--", ".", "na", "n/a", "nan", "null", "none", "missing"}
+MAX_CATEGORIES = 30  # more distinct values than this (or than half the rows): text
+FEATURES = CONF / "features" / "default.yaml"
+UNTOUCHED_FEATURES = {"derived": {}, "numeric": [], "categorical": []}
+
+
+def snake_case(header: str) -> str:
+    name = re.sub(r"[^0-9a-zA-Z]+", "_", header).strip("_").lower() or "column"
+    return f"c_{name}" if name[0].isdigit() else name
+
+
+def missing_markers(raw: pd.DataFrame) -> list[str]:
+    """Marker-like values in otherwise numeric columns: the file's missing-value tokens."""
+    found = {""}
+    for values in raw.items():
+        text = values[1].dropna().str.strip()
+        numeric = pd.to_numeric(text, errors="coerce").notna()
+        if numeric.mean() >= 0.5:
+            found |= {v for v in text[~numeric].unique() if v.lower() in MARKERS}
+    return sorted(found)
+
+
+def infer_column(values: pd.Series, label: bool = False) -> dict[str, Any]:
+    """Type, normalize and allowed values of one column's raw text (markers removed).
+
+    The first of int, float and date that parses every value, else category, or text
+    when there are too many distinct values. A classification ``label`` is a category.
+    """
+    present = values.dropna()
+    for kind in () if label else ("int", "float", "date"):
+        with warnings.catch_warnings():  # pandas warns when no date format fits
+            warnings.simplefilter("ignore", UserWarning)
+            fits = parse_column(present.head(1000), Column(type=kind)).notna().all()
+            parsed = parse_column(present, Column(type=kind)) if fits else None
+        if len(present) and fits and parsed.notna().all():
+            return {"type": kind, "parsed": parsed}
+    stripped = present.str.strip()
+    strip = (present != stripped).any()
+    lower = stripped.str.lower().nunique() < stripped.nunique()
+    normalize = {(True, True): "both", (True, False): "strip", (False, True): "lower"}.get(
+        (bool(strip), bool(lower))
+    )
+    categories = parse_column(present, Column(type="category", normalize=normalize)).unique()
+    if not label and len(categories) > min(MAX_CATEGORIES, len(values) / 2):
+        return {"type": "text", "distinct": len(categories)}
+    return {"type": "category", "normalize": normalize, "allowed": sorted(categories)}
+
+
+def column_yaml(name: str, header: str, inferred: dict[str, Any], target: bool) -> list[str]:
+    lines = [f"  {name}:", f"    source: {dump(header)}", f"    type: {inferred['type']}"]
+    if target:
+        lines[0] += "  # the target: rows without one are dropped by clean"
+    if inferred.get("normalize"):
+        lines.append(f"    normalize: {inferred['normalize']}")
+    if inferred.get("allowed") is not None:
+        lines.append(f"    allowed: {dump([str(v) for v in inferred['allowed']])}")
+    if inferred["type"] in ("int", "float"):
+        parsed = inferred["parsed"]
+        lines.append(f"    # min: {parsed.min()}  # smallest value seen; uncomment to enforce")
+        lines.append(f"    # max: {parsed.max()}  # largest value seen")
+    return lines
+
+
+def dump(value: Any) -> str:
+    """``value`` as one line of YAML."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=10**6)
+    return text.removesuffix("\n...\n").strip()
+
+
+def listing(names: list[str]) -> str:
+    """A YAML list, one name a line, to read and edit easily."""
+    return "".join(f"\n  - {name}" for name in names) or " []"
+
+
+def left_out(name: str, inferred: dict[str, Any], values: pd.Series) -> str | None:
+    """Why a column is not a model input, or None when it is one."""
+    present = values.dropna()
+    if present.nunique() <= 1:
+        return "one value only"
+    if inferred["type"] == "text":
+        return f"free text ({inferred['distinct']} distinct values)"
+    if inferred["type"] == "date":
+        return "a date: derive numbers from it in `derived` to use it"
+    if present.is_unique and (inferred["type"] == "int" or "id" in name.split("_")):
+        return "unique per row: an identifier"
+    return None
+
+
+def draft(csv: Path, target: str, task: str, rows: int) -> tuple[str, str, str]:
+    """The data config, the feature config and a summary, all as text."""
+    markers = missing_markers(pd.read_csv(csv, dtype=str, keep_default_na=False, nrows=rows))
+    raw = read_raw_csv(csv, markers).head(rows)
+    names = {header: snake_case(header) for header in raw.columns}
+    if len(set(names.values())) < len(names):
+        names = {h: f"{n}_{i}" for i, (h, n) in enumerate(names.items())}
+    by_name = {n: h for h, n in names.items()}
+    if target not in names and target not in by_name:
+        raise DataError(f"{csv}: no column {target!r}. Found: {', '.join(map(repr, raw))}")
+    target = names.get(target, target)
+    columns, inputs, excluded = [], {"numeric": [], "categorical": []}, []
+    for header, name in names.items():
+        values, is_target = raw[header], name == target
+        inferred = infer_column(values, label=is_target and task == "classification")
+        if is_target and inferred["type"] not in ("int", "float", "category"):
+            raise DataError(f"{csv}: target {header!r} is not numeric, so not a {task} target")
+        columns += column_yaml(name, header, inferred, is_target)
+        reason = "the target" if is_target else left_out(name, inferred, values)
+        if reason:
+            excluded.append(f"# {name}: {reason}")
+        else:
+            inputs["numeric" if "parsed" in inferred else "categorical"].append(name)
+    data = [
+        f"# Drafted by `draft-schema` from {csv} ({len(raw)} rows read). Review it.",
+        f"raw_path: {dump(str(csv))}",
+        f"target: {target}",
+        f"na_values: {dump(markers)}  # the markers this file uses for a missing value",
+        "columns:",
+        *columns,
+    ]
+    features = [
+        "# Drafted by `draft-schema`. Left out of the model's inputs:",
+        *excluded,
+        "derived: {}  # new_column: pandas expression over the columns",
+        *(f"{kind}:{listing(names)}" for kind, names in inputs.items()),
+    ]
+    summary = (
+        f"{len(names)} columns: {len(inputs['numeric'])} numeric and "
+        f"{len(inputs['categorical'])} categorical inputs, {len(excluded)} left out"
+    )
+    return "\n".join(data) + "\n", "\n".join(features) + "\n", summary
+
+
+def select(config: str, option: str) -> str:
+    """conf/config.yaml with ``data: option`` in its defaults list, comments kept."""
+    selected, count = re.subn(r"(?m)^(\s*- data:\s*)[\w-]+", rf"\g<1>{option}", config)
+    if count != 1:
+        raise ConfigError(f"{CONF}/config.yaml: no `- data: ...` line in its defaults list")
+    return selected
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("csv", type=Path, help="the raw CSV, e.g. data/raw/FILE.csv")
+    parser.add_argument("--target", required=True, help="the column to predict")
+    parser.add_argument("--task", choices=["classification", "regression"])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows to read at most")
+    parser.add_argument("--force", action="store_true", help="overwrite existing drafts")
+    args = parser.parse_args(argv)
+    task = compose_params()["task"]
+    if args.task and args.task != task:
+        raise ConfigError(
+            f"this project is set up for {task} (task in {CONF}/config.yaml, with {task} "
+            f"models in {CONF}/model/): generate a new project with task={args.task}"
+        )
+    option = snake_case(args.csv.stem)
+    files = {CONF / "data" / f"{option}.yaml": None, FEATURES: None}
+    for path in files:
+        ours = path == FEATURES and yaml.safe_load(path.read_text()) == UNTOUCHED_FEATURES
+        if path.exists() and not (ours or args.force):
+            raise ConfigError(f"{path} exists: pass --force to overwrite it")
+    data_text, features_text, summary = draft(args.csv, args.target, task, args.rows)
+    files = dict(zip(files, (data_text, features_text), strict=True))
+    files[CONF / "config.yaml"] = select((CONF / "config.yaml").read_text(), option)
+    with tempfile.TemporaryDirectory() as scratch:  # compose the drafts before writing any
+        trial = Path(scratch) / "conf"
+        shutil.copytree(CONF, trial)
+        for path, text in files.items():
+            (trial / path.relative_to(CONF)).write_text(text, encoding="utf-8")
+        params = compose_params(config_dir=trial)
+    parse(Params, params, "the drafted conf/")
+    for path, text in files.items():
+        write_text(text, path)
+    write_text(to_yaml(params), PARAMS)
+    print(f"draft-schema: {summary}")
+    print(f"wrote {', '.join(map(str, files))} and {PARAMS}; review them, then `dvc repro`")
