@@ -194,7 +194,7 @@ BAD_BATCHES = {
     "missing column": (lambda raw: raw.drop(columns=["Island"]), "missing column(s) 'Island'"),
     "wrong type": (
         lambda raw: raw.assign(**{"Culmen Length (mm)": "long"}),
-        "column 'Culmen Length (mm)' fails coerce_dtype('float64'): 'long' (line 2)",
+        "column 'Culmen Length (mm)' fails not float: 'long' (line 2)",
     ),
     "unknown category": (
         lambda raw: raw.assign(Island="Atlantis"),

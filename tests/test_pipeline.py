@@ -122,7 +122,7 @@ def break_raw_data(project: Path, how: str) -> None:
 BROKEN = {
     "missing column": "missing column(s) 'Species'",
     "text in numeric column": (
-        "column 'Body Mass (g)' fails coerce_dtype('float64'): 'heavy' (line 6)"
+        "column 'Body Mass (g)' fails not float: 'heavy' (line 6)"
     ),
     "empty file": "data/raw/penguins-raw.csv is empty",
 }

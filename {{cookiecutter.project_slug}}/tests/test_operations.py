@@ -52,7 +52,7 @@ def test_batch_predictions_follow_the_training_code_path(tabular, fitted):
     ("change", "message"),
     [
         (lambda raw: raw.drop(columns=["Colour"]), r"missing column\(s\) 'Colour'"),
-        (lambda raw: raw.assign(**{"X value": "big"}), "column 'X value' fails coerce_dtype"),
+        (lambda raw: raw.assign(**{"X value": "big"}), r"'X value' fails not float: 'big'"),
         (lambda raw: raw.assign(Colour="purple"), "column 'Colour' fails isin"),
     ],
     ids=["missing column", "wrong type", "unknown category"],

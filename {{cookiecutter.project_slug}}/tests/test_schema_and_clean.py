@@ -86,13 +86,44 @@ def test_value_outside_allowed_set_is_refused(tmp_path):
         run_clean(raw_csv(tmp_path, "C,1.5,3,2020-01-02,"))
 
 
+def test_int_takes_integral_floats_and_names_a_fraction(tmp_path):
+    frame, _ = run_clean(raw_csv(tmp_path, "A,1.5,74.0,2020-01-02,"))
+    assert frame["count"].tolist() == [74]
+    with pytest.raises(DataError, match=r"'Count' fails not int: '74.5' \(line 2\)"):
+        run_clean(raw_csv(tmp_path, "A,1.5,74.5,2020-01-02,"))
+
+
+def test_each_failure_is_reported_once_with_its_raw_value(tmp_path):
+    path = raw_csv(tmp_path, "A,heavy,3,2020-01-02,", "A,-1,3,2020-01-02,", "NA,2,x,soon,")
+    with pytest.raises(DataError) as error:
+        run_clean(path)
+    problems = str(error.value).splitlines()[1:]
+    assert problems == [
+        "  column 'Weight (kg)' fails not float: 'heavy' (line 2)",
+        "  column 'Count' fails not int: 'x' (line 4)",
+        "  column 'Seen' fails not date: 'soon' (line 4)",
+        "  column 'Kind' fails not_nullable: missing (line 4)",
+        "  column 'Weight (kg)' fails greater_than_or_equal_to(0.0): '-1' (line 3)",
+    ]
+
+
+def test_normalize_collapses_case_and_space_variants_before_allowed(tmp_path):
+    columns = {**COLUMNS, "kind": {**COLUMNS["kind"], "normalize": "both", "allowed": ["a", "b"],
+                                   "recode": {"a": "alpha", "b": "beta"}}}  # fmt: skip
+    path = raw_csv(tmp_path, " A,1,3,2020-01-02,", "a ,2,3,2020-01-02,", "B,3,3,2020-01-02,")
+    frame, _ = run_clean(path, "weight", columns)
+    assert frame["kind"].tolist() == ["alpha", "alpha", "beta"]
+    with pytest.raises(DataError, match=r"'Kind' fails isin.*' C' \(line 2\)"):
+        run_clean(raw_csv(tmp_path, " C,1,3,2020-01-02,"), "weight", columns)
+
+
 def test_value_below_minimum_is_refused(tmp_path):
     with pytest.raises(DataError, match=r"'Weight \(kg\)'.*greater_than_or_equal_to.*-1"):
         run_clean(raw_csv(tmp_path, "A,-1,3,2020-01-02,"))
 
 
 def test_missing_required_value_is_refused(tmp_path):
-    with pytest.raises(DataError, match=r"'Kind'.*not_nullable"):
+    with pytest.raises(DataError, match=r"'Kind' fails not_nullable: missing \(line 2\)"):
         run_clean(raw_csv(tmp_path, "NA,1,3,2020-01-02,"))
 
 

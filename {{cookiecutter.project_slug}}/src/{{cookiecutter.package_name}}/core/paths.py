@@ -22,6 +22,7 @@ PROFILE = Path("models/reference_profile.json")
 {%- endif %}
 
 DATA_QUALITY = Path("reports/data_quality.json")
+MISSING_VALUES = Path("reports/missing_values.json")
 VALIDATION_METRICS = Path("reports/validation_metrics.json")
 TUNING = Path("reports/tuning.json")
 TUNING_CANDIDATES = Path("reports/tuning_candidates.csv")

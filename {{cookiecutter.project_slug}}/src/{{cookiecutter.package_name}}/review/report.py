@@ -68,6 +68,18 @@ def metric_rows(diff: dict[str, Any], files: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
+def missing_rows(base: str) -> list[dict[str, Any]]:
+    """Missing values per column, only where they changed: not a metric, so read here."""
+    before = yaml_at(base, str(paths.MISSING_VALUES)) or {}
+    after = read_yaml(paths.MISSING_VALUES) if paths.MISSING_VALUES.is_file() else {}
+    return [
+        {"metric": f"missing_values.{column}", "base": old, "head": new,
+         "change": None if old is None or new is None else new - old}
+        for column in [*after, *(c for c in before if c not in after)]
+        if (old := before.get(column)) != (new := after.get(column))
+    ]  # fmt: skip
+
+
 def change_cells(row: dict[str, Any]) -> list[str]:
     return [number(row["base"]), number(row["head"]), number(row["change"], signed=True)]
 
@@ -168,11 +180,7 @@ def compare(base: str, output: Path) -> tuple[str, list[Verdict]]:
         limits_source,
     )
     dvc("plots", "diff", base, "--out", str(output / "plots"))
-    # Row counts always; missing values per column only where they changed.
-    quality = [
-        r for r in metric_rows(diff, [str(paths.DATA_QUALITY)])
-        if not r["metric"].startswith("missing_values.") or r["change"]
-    ]  # fmt: skip
+    quality = metric_rows(diff, [str(paths.DATA_QUALITY)]) + missing_rows(base)
     markdown = render(
         f"{base} ({base_name})",
         changed_params(base_params, head_params),

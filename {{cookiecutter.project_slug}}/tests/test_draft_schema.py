@@ -1,0 +1,73 @@
+"""draft-schema: a new raw CSV to conf/data/ and conf/features/ that clean accepts as is."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from {{ cookiecutter.package_name }}.core.config import load_params
+from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
+from {{ cookiecutter.package_name }}.data import read_raw_csv
+from {{ cookiecutter.package_name }}.data.draft import main as draft_schema
+from {{ cookiecutter.package_name }}.stages.clean import clean
+
+LABELS = ["yes", "no"] if "{{ cookiecutter.task }}" == "classification" else ["1.5", "2.5"]
+ROWS = [
+    # Row ID, Height (cm), Visits, Region, Joined, Note, Outcome
+    f"{i},{150 + i % 40}.5,{i % 7},{region},2021-03-{1 + i % 28:02d},note {i},{LABELS[i % 2]}"
+    for i, region in zip(range(60), ["North", "north ", " East", "east", "SOUTH"] * 12, strict=True)
+]
+MESSY = ["100,?,3,North,2021-01-01,x,", "101,-,4.0,east,2021-01-02,y,"]
+FORCE = "--force"  # conf/features/default.yaml may already list the demo's inputs
+
+
+@pytest.fixture
+def messy_csv(project_copy):
+    path = project_copy / "data/raw/my table.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = "Row ID,Height (cm),Visits,Region,Joined,Note,Outcome"
+    path.write_text("\n".join([header, *ROWS, *MESSY]) + "\n", encoding="utf-8")
+    return path.relative_to(project_copy)
+
+
+def test_draft_describes_the_file_and_clean_accepts_it_unedited(messy_csv, project_copy):
+    draft_schema([str(messy_csv), "--target", "Outcome", FORCE])
+    data = yaml.safe_load((project_copy / "conf/data/my_table.yaml").read_text())
+    columns = data["columns"]
+    assert data["target"] == "outcome" and data["raw_path"] == str(messy_csv)
+    assert {"?", "-"} <= set(data["na_values"])
+    assert columns["height_cm"] == {"source": "Height (cm)", "type": "float"}
+    assert columns["visits"]["type"] == "int"  # "4.0" is an integral number
+    assert columns["joined"]["type"] == "date" and columns["note"]["type"] == "text"
+    assert columns["region"]["normalize"] == "both"
+    assert columns["region"]["allowed"] == ["east", "north", "south"]
+    features_text = (project_copy / "conf/features/default.yaml").read_text()
+    features = yaml.safe_load(features_text)
+    assert features["numeric"] == ["height_cm", "visits"]
+    assert features["categorical"] == ["region"]
+    for reason in ("row_id: unique per row", "joined: a date", "note: free text", "the target"):
+        assert reason in features_text
+    params = load_params()  # params.yaml was recomposed with the new file selected
+    assert params.data.raw_path == messy_csv
+    frame, report = clean(read_raw_csv(messy_csv, params.data.na_values), params.data, messy_csv)
+    assert report["rows_dropped"]["missing_target"] == 2
+    assert sorted(frame["region"].unique()) == ["east", "north", "south"]
+
+
+def test_draft_refuses_to_overwrite_without_force(messy_csv, project_copy):
+    draft_schema([str(messy_csv), "--target", "Outcome", FORCE])
+    drafted = project_copy / "conf/data/my_table.yaml"
+    drafted.write_text(drafted.read_text() + "# my edit\n")
+    with pytest.raises(ConfigError, match=r"my_table\.yaml exists: pass --force"):
+        draft_schema([str(messy_csv), "--target", "Outcome"])
+    assert drafted.read_text().endswith("# my edit\n")
+    draft_schema([str(messy_csv), "--target", "Outcome", "--force"])
+    assert not drafted.read_text().endswith("# my edit\n")
+
+
+def test_draft_names_an_unknown_target_and_writes_nothing(messy_csv, project_copy):
+    params_before = (project_copy / "params.yaml").read_text()
+    with pytest.raises(DataError, match=r"no column 'Outcom'\. Found: 'Row ID'"):
+        draft_schema([str(messy_csv), "--target", "Outcom", FORCE])
+    assert not (project_copy / "conf/data/my_table.yaml").exists()
+    assert (project_copy / "params.yaml").read_text() == params_before
