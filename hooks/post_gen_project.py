@@ -53,9 +53,11 @@ UNUSED = {
         ],
     },
     "license": {"none": ["LICENSE"]},
+    # The demo remote exists only to carry the demo data.
     "dvc_remote": {
         remote: [str(DEMO_REMOTE / "README.md"), "tests/test_demo_remote.py"]
         for remote in ("s3", "gs", "azure", "ssh", "local")
+        + (("demo",) if ANSWERS["demo_data"] == "none" else ())
     },
 }
 
@@ -132,12 +134,15 @@ def init_dvc(dvc):
 
 
 def add_remote(dvc):
-    """The default DVC remote; the demo one is a folder in the repository, filled now."""
+    """The default DVC remote; the demo one is a folder in the repository, filled now.
+
+    Without demo data there is nothing for the demo remote to hold, and a folder in git
+    is no place for real data: no remote is added, and the README says how to add one.
+    """
     if ANSWERS["dvc_remote"] != "demo":
         dvc("remote", "add", "--default", "storage", ANSWERS["remote_url"])
-        return
-    dvc("remote", "add", "--default", "demo", str(DEMO_REMOTE))
-    if ANSWERS["demo_data"] == "penguins":
+    elif ANSWERS["demo_data"] == "penguins":
+        dvc("remote", "add", "--default", "demo", str(DEMO_REMOTE))
         dvc("push", "--quiet")
 
 

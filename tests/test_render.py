@@ -95,11 +95,10 @@ def expected_git_files(
         files.add("conf/data/dataset.yaml")
     if license != "none":
         files.add("LICENSE")
-    if dvc_remote == "demo":
+    if dvc_remote == "demo" and demo_data == "penguins":  # the CSV, pushed, by content hash
+        md5 = hashlib.md5(DEMO_CSV.read_bytes()).hexdigest()
+        files.add(f"dvc-demo-remote/files/md5/{md5[:2]}/{md5[2:]}")
         files |= {"dvc-demo-remote/README.md", "tests/test_demo_remote.py"}
-        if demo_data == "penguins":  # the CSV, pushed, under its content hash
-            md5 = hashlib.md5(DEMO_CSV.read_bytes()).hexdigest()
-            files.add(f"dvc-demo-remote/files/md5/{md5[:2]}/{md5[2:]}")
     if uv_can_lock(python_version):
         files.add("uv.lock")
     return files
@@ -478,6 +477,23 @@ def test_remote_is_the_default_with_its_dvc_extra(baked, remote):
     dvc = next(d for d in pyproject(project)["project"]["dependencies"] if d.startswith("dvc"))
     extra = f"[{remote}]" if remote in ("s3", "gs", "azure", "ssh") else ""
     assert dvc == f"dvc{extra}>=3.50,<4"
+
+
+def test_without_demo_data_the_demo_remote_is_not_configured(baked):
+    project = baked(demo_data="none")
+    assert "remote" not in (project / ".dvc/config").read_text()
+    assert not (project / "dvc-demo-remote").exists()
+    readme = (project / "README.md").read_text()
+    assert "No remote is configured yet" in readme
+    assert "dvc remote add --default storage s3://<bucket>/<path>" in readme
+
+
+def test_the_dev_extra_has_what_serving_needs_so_one_install_does_both(baked):
+    extras = pyproject(baked())["project"]["optional-dependencies"]
+    assert set(extras["serve"]) <= set(extras["dev"])
+    readme = (baked() / "README.md").read_text()
+    assert "pip install -e '.[serve]'    # FastAPI and uvicorn; the dev extra" in readme
+    assert "--extra serve" not in readme  # `uv sync --extra serve` drops the dev tools
 
 
 def test_a_custom_remote_url_is_used(baked):

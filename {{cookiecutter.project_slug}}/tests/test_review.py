@@ -33,6 +33,16 @@ def test_gate_passes_small_changes_and_fails_large_ones_in_the_worse_direction()
     assert all(v.passed for v in better), "an improvement never breaks a limit"
 
 
+def test_a_relative_limit_scales_with_the_base_value():
+    limits = {"rmse": Limit(max_rise=0.02, relative=True)}
+    for scale in (1.0, 1000.0):  # the same model on a target in kg or in grams
+        base = {"rmse": 10.0 * scale}
+        (within,) = check_limits(base, {"rmse": 10.19 * scale}, limits, "test")
+        (beyond,) = check_limits(base, {"rmse": 10.21 * scale}, limits, "test")
+        assert within.passed and not beyond.passed
+        assert beyond.rule == "may rise by at most 2.0% of the base"
+
+
 def test_gate_passes_a_metric_the_base_does_not_have_yet():
     (verdict,) = check_limits({}, {"f1_macro": 0.5}, {"f1_macro": Limit(max_drop=0)}, "test")
     assert verdict.passed and verdict.base is None

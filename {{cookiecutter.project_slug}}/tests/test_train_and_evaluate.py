@@ -11,6 +11,7 @@ from sklearn.dummy import DummyClassifier, DummyRegressor
 from {{ cookiecutter.package_name }}.core.compose import compose_params
 from {{ cookiecutter.package_name }}.core.config import Model, Tuning
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
+from {{ cookiecutter.package_name }}.model_card import fairness
 from {{ cookiecutter.package_name }}.modeling import (
     build_estimator,
     build_pipeline,
@@ -160,3 +161,13 @@ def test_tuning_off_fits_without_searching(tabular, params_with):
 def test_bad_search_space_is_named(space, message):
     with pytest.raises(ConfigError, match=message):
         search_distributions(space)
+
+
+def test_fairness_check_compares_unit_metrics_relative_to_the_whole():
+    slices = {"site": {"largest_gap": {"r2": 0.05, "rmse": 30.0}}}
+    in_grams = fairness(slices, 0.1, {"r2": 0.8, "rmse": 400.0})  # 30 g of 400: 7.5 %
+    assert in_grams.startswith("No metric differs")
+    in_kg = fairness({"site": {"largest_gap": {"rmse": 0.12}}}, 0.1, {"rmse": 0.4})
+    assert "`site`: rmse differs by 30% of its test value" in in_kg
+    bounded = fairness({"site": {"largest_gap": {"r2": 0.15}}}, 0.1, {"r2": 0.8})
+    assert "`site`: r2 differs by 0.15 between groups" in bounded

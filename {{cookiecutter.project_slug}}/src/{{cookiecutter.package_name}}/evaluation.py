@@ -149,6 +149,9 @@ def check_limits(
         allowance = limit.max_drop if drop else limit.max_rise
         old, new = base.get(metric), head[metric]
         worsened = 0.0 if old is None else (old - new if drop else new - old)
-        rule = f"may {'drop' if drop else 'rise'} by at most {allowance:g}"
+        if limit.relative and old is not None:
+            worsened /= abs(old) or 1.0
+        amount = f"{allowance:.1%} of the base" if limit.relative else f"{allowance:g}"
+        rule = f"may {'drop' if drop else 'rise'} by at most {amount}"
         verdicts.append(Verdict(metric, old, new, rule, worsened <= allowance + 1e-12))
     return verdicts

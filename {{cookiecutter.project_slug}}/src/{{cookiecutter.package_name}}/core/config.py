@@ -106,10 +106,15 @@ class Evaluate(Section):
 
 
 class Limit(Section):
-    """How far a metric may worsen: ``max_drop`` (higher is better) or ``max_rise``."""
+    """How far a metric may worsen: ``max_drop`` (higher is better) or ``max_rise``.
+
+    With ``relative`` the allowance is a fraction of the base value: the natural limit
+    for a metric in the target's unit (RMSE, MAE), whatever the data's scale.
+    """
 
     max_drop: float | None = Field(None, ge=0)
     max_rise: float | None = Field(None, ge=0)
+    relative: bool = False
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Limit:

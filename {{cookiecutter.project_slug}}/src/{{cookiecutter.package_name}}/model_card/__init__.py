@@ -55,17 +55,28 @@ def model_metadata(model_path: Path, model: Model, raw_path: Path, metrics: dict
     }
 
 
-def fairness(slices: dict[str, Any], largest_gap: float) -> str:
-    """The slice metrics whose groups differ by more than ``largest_gap``, or that none do."""
-    findings = [
-        f"- `{column}`: {metric} differs by {number(gap)} between groups"
-        for column, result in slices.items()
-        for metric, gap in result["largest_gap"].items()
-        if gap > largest_gap
-    ]
+UNIT_METRICS = {"rmse", "mae", "log_loss"}  # unbounded: compared relative to the whole
+
+
+def fairness(slices: dict[str, Any], largest_gap: float, overall: dict[str, float]) -> str:
+    """The slice metrics whose groups differ by more than ``largest_gap``, or that none do.
+
+    Bounded scores (accuracy, F1, AUC, R²) compare the absolute gap; metrics in the
+    target's unit, or unbounded, compare the gap as a fraction of the test-split value.
+    """
+    findings = []
+    for column, result in slices.items():
+        for metric, gap in result["largest_gap"].items():
+            relative = metric in UNIT_METRICS and overall.get(metric)
+            size = gap / abs(overall[metric]) if relative else gap
+            shown = f"{size:.0%} of its test value" if relative else number(gap)
+            if size > largest_gap:
+                findings.append(f"- `{column}`: {metric} differs by {shown} between groups")
+    units = ", ".join(sorted(UNIT_METRICS))
+    rule = f"{largest_gap} ({largest_gap:.0%} of the test value for {units})"
     if not findings:
-        return f"No metric differs by more than {largest_gap} between the groups of any slice."
-    return "\n".join([f"Gaps between slice groups above {largest_gap}:", "", *findings])
+        return f"No metric differs by more than {rule} between the groups of any slice."
+    return "\n".join([f"Gaps between slice groups above {rule}:", "", *findings])
 
 
 def render_card(metadata: dict, card: dict[str, Any]) -> str:
@@ -107,5 +118,5 @@ def render_card(metadata: dict, card: dict[str, Any]) -> str:
         metrics=table(["metric", "value"], metric_rows),
         slices=table(["column", "group", "rows", "metrics"], slice_rows),
         importance=table(["feature", "mean drop in score", "std"], importance_rows),
-        fairness=fairness(card["slices"], card["fairness_gap"]),
+        fairness=fairness(card["slices"], card["fairness_gap"], metrics),
     )
