@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
 from .conftest import TEMPLATE, copy_of_template, dvc, run, stages_run, tool_env
+from .messy_data import REGIONS, breast_cancer_csv, diabetes_csv
 
 pytestmark = pytest.mark.slow
 
@@ -97,47 +98,60 @@ def test_generated_readme_commands(baked, copy_of):
     assert json.loads(dvc("status", "--json", cwd=project).stdout) == {}
 
 
-def test_bring_your_own_data_walkthrough(baked, copy_of):
-    """The README's steps on a project generated without data, with a CSV of our own."""
-    project = copy_of(baked(task="regression", demo_data="none"))
+MESSY_TABLES = {  # task: (builder, file name, target header)
+    "classification": (breast_cancer_csv, "breast-cancer.csv", "Diagnosis"),
+    "regression": (diabetes_csv, "diabetes.csv", "Progression (1 year)"),
+}
+API_CHECK = """
+import json, sys
+import pandas as pd
+from fastapi.testclient import TestClient
+from penguins_ml.ops.serve import create_app
+records = json.loads(open(sys.argv[1]).read())
+answer = TestClient(create_app()).post("/predict", json=records)
+print(json.dumps([answer.status_code, answer.json()]))
+"""
+
+
+@pytest.mark.parametrize("task", MESSY_TABLES)
+def test_bring_your_own_messy_table_with_no_hand_edits(baked, copy_of, task, tmp_path):
+    """The README's steps on a project generated without data, with a table we had not seen."""
+    build, name, target = MESSY_TABLES[task]
+    project = copy_of(baked(task=task, demo_data="none"))
     readme = project / "README.md"
-    source = TEMPLATE / "{{cookiecutter.project_slug}}/data/raw/penguins-raw.csv"
-    shutil.copy(source, project / "data/raw/data.csv")
+    raw = build(project / "data/raw" / name).relative_to(project)
     documented(readme, "dvc add data/raw/<file>.csv")
-    dvc("add", "data/raw/data.csv", cwd=project)
+    dvc("add", str(raw), cwd=project)
     documented(readme, "git add data/raw/<file>.csv.dvc data/raw/.gitignore")
-    run(["git", "add", "data/raw/data.csv.dvc", "data/raw/.gitignore"], cwd=project)
+    run(["git", "add", f"{raw}.dvc", "data/raw/.gitignore"], cwd=project)
+    command = "python -m penguins_ml draft-schema data/raw/<file>.csv --target <column>"
+    draft = documented(readme, command)[1:4]
+    run([sys.executable, *draft, str(raw), "--target", target], cwd=project)
+    assert stages_run(dvc(*documented(readme, "dvc repro")[1:], cwd=project)) == [
+        "clean", "featurize", "split", "train", "evaluate", "profile",
+    ]  # fmt: skip
 
-    data_config = project / "conf/data/dataset.yaml"
-    config = yaml.safe_load(data_config.read_text())
-    config["target"] = "mass"
-    config["columns"] = {
-        "mass": {"source": "Body Mass (g)", "type": "float", "required": False, "min": 0},
-        "flipper": {"source": "Flipper Length (mm)", "type": "float"},
-        "bill": {"source": "Culmen Length (mm)", "type": "float"},
-        "island": {"source": "Island", "type": "category"},
-    }
-    data_config.write_text(yaml.safe_dump(config, sort_keys=False))
-    features = {"derived": {}, "numeric": ["flipper", "bill"], "categorical": ["island"]}
-    (project / "conf/features/default.yaml").write_text(yaml.safe_dump(features))
-    evaluate_config = project / "conf/evaluate/default.yaml"
-    evaluate = yaml.safe_load(evaluate_config.read_text())
-    evaluate.update(slice_columns=["island"], importance_repeats=3)
-    evaluate_config.write_text(yaml.safe_dump(evaluate))
+    metrics = json.loads((project / "reports/metrics.json").read_text())
+    assert metrics["f1_macro" if task == "classification" else "r2"] > 0.3, metrics
+    quality = json.loads((project / "reports/data_quality.json").read_text())
+    assert quality["rows_dropped"] == {"duplicate": 6, "missing_target": 5}
+    clean = pd.read_parquet(project / "data/interim/clean.parquet")
+    assert set(clean["sales_region"]) == REGIONS  # six spellings folded into three
 
-    documented(readme, "python -m penguins_ml compose && dvc repro")
-    run([sys.executable, "-m", "penguins_ml", "compose"], cwd=project)
-    assert stages_run(dvc("repro", cwd=project)) == [
-        "clean",
-        "featurize",
-        "split",
-        "train",
-        "evaluate",
-        "profile",
-    ]
-    metrics = yaml.safe_load((project / "reports/metrics.json").read_text())
-    assert metrics["r2"] > 0.7
-    assert metrics["test_rows"] == 68  # 342 labelled rows, 20 % held out
+    rows = pd.read_csv(project / raw, dtype=str, keep_default_na=False).head(20)
+    batch = tmp_path / "batch.csv"
+    rows.drop(columns=[target]).to_csv(batch, index=False)
+    predict = ["predict", "--input", str(batch), "--output", str(tmp_path / "out.parquet")]
+    run([sys.executable, "-m", "penguins_ml", *predict], cwd=project)
+    batch_predictions = pd.read_parquet(tmp_path / "out.parquet")["prediction"].tolist()
+    drafted = project / "conf/data" / f"{raw.stem.replace('-', '_')}.yaml"
+    markers = yaml.safe_load(drafted.read_text())["na_values"]
+    records = rows.drop(columns=[target]).replace(markers, None).to_dict("records")
+    (tmp_path / "records.json").write_text(json.dumps(records))
+    answered = run([sys.executable, "-c", API_CHECK, str(tmp_path / "records.json")], cwd=project)
+    status, body = json.loads(answered.stdout)
+    assert status == 200, body
+    assert [p["prediction"] for p in body["predictions"]] == batch_predictions
 
 
 def test_pull_request_checks_and_the_demo_remote_as_documented(baked, copy_of, tmp_path):

@@ -121,9 +121,7 @@ def break_raw_data(project: Path, how: str) -> None:
 
 BROKEN = {
     "missing column": "missing column(s) 'Species'",
-    "text in numeric column": (
-        "column 'Body Mass (g)' fails not float: 'heavy' (line 6)"
-    ),
+    "text in numeric column": ("column 'Body Mass (g)' fails not float: 'heavy' (line 6)"),
     "empty file": "data/raw/penguins-raw.csv is empty",
 }
 

@@ -14,9 +14,12 @@ from {{ cookiecutter.package_name }}.ops.champion import decide
 from {{ cookiecutter.package_name }}.ops.monitor import drift_report, reasons
 from {{ cookiecutter.package_name }}.ops.predict import predict_frame
 from {{ cookiecutter.package_name }}.ops.serve import record_model
+from {{ cookiecutter.package_name }}.stages.profile import reference_profile
 from {{ cookiecutter.package_name }}.stages.train import fit_or_tune
 
-THRESHOLDS = Monitor(bins=10, psi_threshold=0.2, p_value=0.001, missing_rate_increase=0.1)
+THRESHOLDS = Monitor(
+    bins=10, psi_threshold=0.2, p_value=0.001, missing_rate_increase=0.1, min_rows=100
+)
 DERIVED = {"x_plus_y": "x + y"}
 
 
@@ -90,9 +93,49 @@ def test_drift_report_flags_a_shifted_column_and_not_a_resample(tabular):
 def test_reasons_name_new_categories_and_missing_values(tabular):
     reference = profile(tabular.colour, True, 10, 0)
     batch = pd.Series(["red", "teal", None, None, None, "blue"] * 5)
-    found = reasons(compare(reference, batch), THRESHOLDS)
+    found = reasons(compare(reference, batch), THRESHOLDS, len(batch))
     assert "categories unseen in training: teal" in found
     assert any(reason.startswith("missing values up by") for reason in found)
+
+
+def training_like(rows: int, seed: int) -> pd.DataFrame:
+    """A training split's shape: skewed and normal numbers, gaps, an uneven category."""
+    rng = np.random.default_rng(seed)
+    mass = rng.normal(4200, 800, rows)
+    return pd.DataFrame(
+        {
+            "mass": mass,
+            "ratio": np.where(rng.random(rows) < 0.04, np.nan, rng.lognormal(1, 0.3, rows)),
+            "island": rng.choice(["Biscoe", "Dream", "Torgersen"], rows, p=[0.5, 0.35, 0.15]),
+            "sex": rng.choice(["female", "male", None], rows, p=[0.48, 0.48, 0.04]),
+            "label": np.where(mass > 4200, "large", "small"),
+        }
+    )
+
+
+def test_monitor_rarely_cries_wolf_and_always_catches_a_real_shift():
+    """Over 100 seeded batches: drawn from the training data, at most 5 are flagged;
+    with a numeric column scaled by 1.3 or a category gone, every one is."""
+    training = training_like(250, seed=0)
+    reference = reference_profile(
+        training.drop(columns="label"), training.label, ["island", "sex"], True, 10, 0
+    )
+
+    def status(batch: pd.DataFrame) -> str:
+        batch = batch.reset_index(drop=True)
+        return drift_report(batch, batch.label, reference, THRESHOLDS)["status"]
+
+    def draw(rows: int, seed: int, frame: pd.DataFrame = training) -> pd.DataFrame:
+        return frame.sample(rows, replace=True, random_state=seed)
+
+    alarms = {rows: sum(status(draw(rows, s)) != "ok" for s in range(100)) for rows in (20, 200)}
+    scaled = sum(status(draw(200, s).assign(mass=lambda f: f.mass * 1.3)) == "drift"
+                 for s in range(100))  # fmt: skip
+    no_dream = training[training.island != "Dream"]
+    removed = sum(status(draw(200, s, no_dream)) == "drift" for s in range(100))
+    print(f"false alarms per 100: {alarms}; caught per 100: x1.3 {scaled}, removed {removed}")
+    assert alarms[20] <= 5 and alarms[200] <= 5
+    assert scaled == 100 and removed == 100
 
 
 LIMITS = {"f1_macro": Limit(max_drop=0.01), "log_loss": Limit(max_rise=0.05)}

@@ -94,9 +94,12 @@ def compare_categorical(reference: dict[str, Any], values: pd.Series) -> dict[st
 
 
 def compare(reference: dict[str, Any], values: pd.Series) -> dict[str, Any]:
-    if reference["kind"] == "numeric":
-        return compare_numeric(reference, values)
-    return compare_categorical(reference, values)
+    """The column's statistics, with a binomial test of a rise in missing values."""
+    compared = compare_numeric if reference["kind"] == "numeric" else compare_categorical
+    result = compared(reference, values)
+    missing = int(values.isna().sum())
+    rise = stats.binomtest(missing, len(values), reference["missing_rate"], "greater")
+    return {**result, "missing_p_value": float(rise.pvalue) if len(values) else None}
 
 
 def profile(values: pd.Series, categorical: bool, bins: int, seed: int) -> dict[str, Any]:

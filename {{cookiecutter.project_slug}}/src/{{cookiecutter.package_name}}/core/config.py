@@ -135,6 +135,7 @@ class Monitor(Section):
     psi_threshold: float = Field(gt=0)
     p_value: float = Field(gt=0, lt=1)
     missing_rate_increase: float = Field(ge=0)
+    min_rows: int = Field(ge=1)
 {%- endif %}
 
 

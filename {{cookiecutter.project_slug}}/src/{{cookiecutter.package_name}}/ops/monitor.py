@@ -42,15 +42,21 @@ def split_valid(
     return valid, describe_failures(failures, frame, source)
 
 
-def reasons(result: dict[str, Any], thresholds: Monitor) -> list[str]:
-    """Why one column counts as drifted; empty when it does not."""
+def reasons(result: dict[str, Any], thresholds: Monitor, rows: int) -> list[str]:
+    """Why one column counts as drifted; empty when it does not.
+
+    The tests (KS, chi-squared, binomial for missing values) hold at any batch size. PSI
+    does not: on a small batch it is large by chance alone, so it counts only from
+    ``min_rows`` rows, and a rise in missing values must also be significant.
+    """
     found = []
-    if result["psi"] >= thresholds.psi_threshold:
+    if rows >= thresholds.min_rows and result["psi"] >= thresholds.psi_threshold:
         found.append(f"PSI {result['psi']:.3f} >= {thresholds.psi_threshold}")
     if result["p_value"] is not None and result["p_value"] < thresholds.p_value:
         found.append(f"{result['test']} p-value {result['p_value']:.2g} < {thresholds.p_value}")
     increase = result["missing_rate"] - result["reference_missing_rate"]
-    if increase > thresholds.missing_rate_increase:
+    significant = (result["missing_p_value"] or 0) < thresholds.p_value
+    if increase > thresholds.missing_rate_increase and significant:
         found.append(f"missing values up by {increase:.1%}")
     if result.get("unseen_categories"):
         found.append(f"categories unseen in training: {', '.join(result['unseen_categories'])}")
@@ -64,9 +70,9 @@ def drift_report(
     columns = {}
     for column, column_reference in reference["features"].items():
         result = compare(column_reference, batch[column])
-        columns[column] = {**result, "drift": reasons(result, thresholds)}
+        columns[column] = {**result, "drift": reasons(result, thresholds, len(batch))}
     prediction = compare(reference["prediction"], predictions)
-    prediction["drift"] = reasons(prediction, thresholds)
+    prediction["drift"] = reasons(prediction, thresholds, len(batch))
     drifted = sorted(c for c, r in columns.items() if r["drift"])
     return {
         "rows": len(batch),
@@ -76,6 +82,7 @@ def drift_report(
         "columns": columns,
         "prediction": prediction,
         "schema_violations": [],
+        "psi_judged": len(batch) >= thresholds.min_rows,
         "status": "drift" if drifted or prediction["drift"] else "ok",
     }
 
@@ -102,6 +109,14 @@ def to_markdown(source: Path, report: dict[str, Any]) -> str:
     lines += [
         f"{report['rows']} valid rows against {report['reference_rows']} training rows.",
         "",
+    ]
+    if not report["psi_judged"]:
+        lines += [
+            "Too few rows to judge PSI (monitor.min_rows: fewer than that vary by chance "
+            "alone): it is shown, but only the tests decide.",
+            "",
+        ]
+    lines += [
         table(["column", "PSI", "test", "p-value", "missing", "drift"], rows),
         "",
     ]
