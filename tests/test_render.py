@@ -45,7 +45,8 @@ OPERATIONS_PACKAGE_FILES = [
 ]  # fmt: skip
 TEST_FILES = [
     "conftest.py", "test_config.py", "test_featurize_and_split.py", "test_pipeline.py",
-    "test_review.py", "test_schema_and_clean.py", "test_train_and_evaluate.py",
+    "test_review.py", "test_schema_and_clean.py", "test_draft_schema.py",
+    "test_train_and_evaluate.py",
 ]  # fmt: skip
 DEMO_CSV = TEMPLATE / "{{cookiecutter.project_slug}}/data/raw/penguins-raw.csv"
 
@@ -340,8 +341,9 @@ def test_without_operations_nothing_mentions_them(baked):
         assert found == [], f"{name} mentions {found}"
     stages = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
     assert list(stages) == ["clean", "featurize", "split", "train", "evaluate"]
-    # The flat package was 2,704 lines with everything; without operations about 1,950.
-    assert python_lines(package) <= 2000
+    # The flat package was 2,704 lines with everything; without operations 1,958 after the
+    # layout, 2,244 with draft-schema, type parsing and relative limits (issue 9).
+    assert python_lines(package) <= 2260
     assert python_lines(baked() / "src/penguins_ml") - python_lines(package) >= 600
 
 
@@ -353,7 +355,9 @@ def test_package_top_level_is_small_and_every_module_says_what_it_is_for(baked, 
     for module in package.rglob("*.py"):
         docstring = ast.get_docstring(ast.parse(module.read_text()))
         assert docstring, f"{module.relative_to(package)} has no module docstring"
-    assert python_lines(package) <= 2704  # the flat package's size before the layout
+    # The flat package had 2,704 lines; 2,596 after the layout, 2,888 with issue 9's
+    # draft-schema, type parsing, monitor statistics and relative limits.
+    assert python_lines(package) <= 2900
 
 
 def test_the_command_line_lists_every_command_and_the_script_is_declared(baked):
