@@ -117,6 +117,12 @@ def test_normalize_collapses_case_and_space_variants_before_allowed(tmp_path):
         run_clean(raw_csv(tmp_path, " C,1,3,2020-01-02,"), "weight", columns)
 
 
+def test_a_bound_on_a_category_is_a_config_error_not_a_silent_pass(tmp_path):
+    columns = {**COLUMNS, "kind": {**COLUMNS["kind"], "min": 1}}
+    with pytest.raises(ConfigError, match=r"'Kind' cannot be checked with greater_than"):
+        run_clean(raw_csv(tmp_path, "A,1,3,2020-01-02,"), "weight", columns)
+
+
 def test_value_below_minimum_is_refused(tmp_path):
     with pytest.raises(DataError, match=r"'Weight \(kg\)'.*greater_than_or_equal_to.*-1"):
         run_clean(raw_csv(tmp_path, "A,-1,3,2020-01-02,"))

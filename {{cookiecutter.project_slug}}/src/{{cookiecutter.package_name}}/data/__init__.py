@@ -61,13 +61,13 @@ def build_schema(columns: dict[str, Column]) -> Any:
     return pa.DataFrameSchema(schema)
 
 
-def read_raw_csv(path: Path, na_values: list[str]) -> pd.DataFrame:
+def read_raw_csv(path: Path, na_values: list[str], rows: int | None = None) -> pd.DataFrame:
     """Read every raw column as text, with the source's own missing-value markers."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path} not found")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=na_values)
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=na_values, nrows=rows)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty: expected a CSV file with a header row") from None
     except pd.errors.ParserError as error:
@@ -107,7 +107,15 @@ def check_rows(
     try:
         build_schema(columns).validate(parsed, lazy=True)
     except SchemaErrors as errors:
-        cases = errors.failure_cases[["column", "check", "index"]].dropna(subset=["index"])
+        cases = errors.failure_cases
+        if cases["index"].isna().any():  # a check that cannot run on the column at all
+            column, check, case = cases[cases["index"].isna()].iloc[0][
+                ["column", "check", "failure_case"]
+            ]
+            raise ConfigError(
+                f"conf/data/: column {column!r} cannot be checked with {check} (min and max "
+                f"suit int, float and date columns): {shorten(case)}"
+            ) from None
         pairs = zip(cases["column"], cases["index"], strict=True)
         keep = [(column, int(index)) not in unparsed for column, index in pairs]
         failures.append(cases[keep].astype({"index": int}))

@@ -44,8 +44,8 @@ def snake_case(header: str) -> str:
 def missing_markers(raw: pd.DataFrame) -> list[str]:
     """Marker-like values in otherwise numeric columns: the file's missing-value tokens."""
     found = {""}
-    for values in raw.items():
-        text = values[1].dropna().str.strip()
+    for _, values in raw.items():
+        text = values.str.strip()
         numeric = pd.to_numeric(text, errors="coerce").notna()
         if numeric.mean() >= 0.5:
             found |= {v for v in text[~numeric].unique() if v.lower() in MARKERS}
@@ -120,13 +120,13 @@ def left_out(name: str, inferred: dict[str, Any], values: pd.Series) -> str | No
 
 def draft(csv: Path, target: str, task: str, rows: int) -> tuple[str, str, str]:
     """The data config, the feature config and a summary, all as text."""
-    markers = missing_markers(pd.read_csv(csv, dtype=str, keep_default_na=False, nrows=rows))
-    raw = read_raw_csv(csv, markers).head(rows)
+    text = read_raw_csv(csv, [], rows)  # every cell as written, none missing yet
+    markers = missing_markers(text)
+    raw = text.mask(text.isin(markers))
     names = {header: snake_case(header) for header in raw.columns}
     if len(set(names.values())) < len(names):
         names = {h: f"{n}_{i}" for i, (h, n) in enumerate(names.items())}
-    by_name = {n: h for h, n in names.items()}
-    if target not in names and target not in by_name:
+    if target not in names and target not in names.values():
         raise DataError(f"{csv}: no column {target!r}. Found: {', '.join(map(repr, raw))}")
     target = names.get(target, target)
     columns, inputs, excluded = [], {"numeric": [], "categorical": []}, []
@@ -185,14 +185,18 @@ def main(argv: list[str] | None = None) -> None:
             f"models in {CONF}/model/): generate a new project with task={args.task}"
         )
     option = snake_case(args.csv.stem)
-    files = {CONF / "data" / f"{option}.yaml": None, FEATURES: None}
-    for path in files:
-        ours = path == FEATURES and yaml.safe_load(path.read_text()) == UNTOUCHED_FEATURES
-        if path.exists() and not (ours or args.force):
+    data_file = CONF / "data" / f"{option}.yaml"
+    for path in (data_file, FEATURES):
+        if not path.exists() or args.force:
+            continue
+        if path != FEATURES or yaml.safe_load(path.read_text()) != UNTOUCHED_FEATURES:
             raise ConfigError(f"{path} exists: pass --force to overwrite it")
     data_text, features_text, summary = draft(args.csv, args.target, task, args.rows)
-    files = dict(zip(files, (data_text, features_text), strict=True))
-    files[CONF / "config.yaml"] = select((CONF / "config.yaml").read_text(), option)
+    files = {
+        data_file: data_text,
+        FEATURES: features_text,
+        CONF / "config.yaml": select((CONF / "config.yaml").read_text(), option),
+    }
     with tempfile.TemporaryDirectory() as scratch:  # compose the drafts before writing any
         trial = Path(scratch) / "conf"
         shutil.copytree(CONF, trial)
