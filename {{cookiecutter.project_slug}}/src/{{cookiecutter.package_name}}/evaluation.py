@@ -27,10 +27,35 @@ def rounded(scores: dict[str, Any]) -> dict[str, float]:
     return {name: round(float(value), DIGITS) for name, value in scores.items()}
 
 
+@dataclass(frozen=True)
+class Predictions:
+    """A model's outputs on some rows, computed once and reused by every report."""
+
+    classification: bool
+    labels: np.ndarray
+    probabilities: np.ndarray | None = None  # classifiers with predict_proba
+    classes: np.ndarray | None = None
+
+    def take(self, rows: np.ndarray) -> Predictions:
+        proba = None if self.probabilities is None else self.probabilities[rows]
+        return Predictions(self.classification, self.labels[rows], proba, self.classes)
+
+
+def predict(model: Any, inputs: pd.DataFrame, classification: bool) -> Predictions:
+    labels = np.asarray(model.predict(inputs))
+    if classification and hasattr(model, "predict_proba"):
+        return Predictions(True, labels, model.predict_proba(inputs), model.classes_)
+    return Predictions(classification, labels)
+
+
 def score(model: Any, inputs: pd.DataFrame, y_true: pd.Series, classification: bool) -> dict:
     """The task's headline metrics for ``model`` on one labelled frame."""
-    y_pred = model.predict(inputs)
-    if not classification:
+    return score_predictions(np.asarray(y_true), predict(model, inputs, classification))
+
+
+def score_predictions(y_true: np.ndarray, predicted: Predictions) -> dict[str, float]:
+    y_pred = predicted.labels
+    if not predicted.classification:
         return rounded(
             {
                 "rmse": metrics.root_mean_squared_error(y_true, y_pred),
@@ -43,10 +68,10 @@ def score(model: Any, inputs: pd.DataFrame, y_true: pd.Series, classification: b
         "balanced_accuracy": metrics.balanced_accuracy_score(y_true, y_pred),
         "f1_macro": metrics.f1_score(y_true, y_pred, average="macro"),
     }
-    if hasattr(model, "predict_proba"):
-        classes, y_proba = model.classes_, model.predict_proba(inputs)
+    if predicted.probabilities is not None:
+        classes, y_proba = predicted.classes, predicted.probabilities
         scores["log_loss"] = metrics.log_loss(y_true, y_proba, labels=classes)
-        if y_true.nunique() == len(classes):  # AUC needs every class present
+        if len(np.unique(y_true)) == len(classes):  # AUC needs every class present
             scores["roc_auc_ovr"] = (
                 metrics.roc_auc_score(y_true, y_proba[:, 1])
                 if len(classes) == 2
@@ -55,9 +80,7 @@ def score(model: Any, inputs: pd.DataFrame, y_true: pd.Series, classification: b
     return rounded(scores)
 
 
-def slice_metrics(
-    model: Any, inputs: pd.DataFrame, y_true: pd.Series, groups: pd.Series, classification: bool
-) -> dict[str, Any]:
+def slice_metrics(y_true: np.ndarray, predicted: Predictions, groups: pd.Series) -> dict[str, Any]:
     """Metrics per value of ``groups``, and the largest gap between groups per metric."""
     groups = groups.astype(object).where(groups.notna(), MISSING)
     per_group = {}
@@ -67,7 +90,7 @@ def slice_metrics(
             # A slice may hold a single class (one island, one species); its scores are
             # still defined, so scikit-learn's warning about it is noise here.
             warnings.simplefilter("ignore", UserWarning)
-            scores = score(model, inputs[rows], y_true[rows], classification)
+            scores = score_predictions(y_true[rows], predicted.take(rows))
         per_group[str(value)] = {"rows": int(rows.sum()), **scores}
     names = set.intersection(*(set(group) for group in per_group.values())) - {"rows"}
     gaps = {
@@ -75,6 +98,13 @@ def slice_metrics(
         for name in sorted(names)
     }
     return {"groups": per_group, "largest_gap": rounded(gaps)}
+
+
+def seeded_sample(rows: int, size: int, seed: int) -> np.ndarray:
+    """Positions of at most ``size`` of ``rows`` rows, drawn with ``seed``, in order."""
+    if rows <= size:
+        return np.arange(rows)
+    return np.sort(np.random.default_rng(seed).choice(rows, size, replace=False))
 
 
 def importance_rows(
@@ -94,19 +124,19 @@ def importance_rows(
     return frame.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def plot_tables(model: Any, inputs: pd.DataFrame, y_true: pd.Series, classification: bool) -> dict:
+def plot_tables(y_true: np.ndarray, predicted: Predictions) -> dict[str, pd.DataFrame]:
     """Per plot file under reports/plots/: the table behind it."""
-    y_pred = model.predict(inputs)
-    if not classification:
-        actual, predicted = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
-        frame = pd.DataFrame({"actual": actual, "predicted": predicted})
-        return {"predictions.csv": frame.assign(residual=actual - predicted).round(DIGITS)}
-    tables = {"confusion.csv": pd.DataFrame({"actual": np.asarray(y_true), "predicted": y_pred})}
-    classes, y_proba = model.classes_, model.predict_proba(inputs)
-    for index, cls in enumerate(classes):
+    y_pred = predicted.labels
+    if not predicted.classification:
+        actual, estimate = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+        frame = pd.DataFrame({"actual": actual, "predicted": estimate})
+        return {"predictions.csv": frame.assign(residual=actual - estimate).round(DIGITS)}
+    tables = {"confusion.csv": pd.DataFrame({"actual": y_true, "predicted": y_pred})}
+    classes, y_proba = predicted.classes, predicted.probabilities
+    for index, cls in enumerate([] if classes is None else classes):
         if len(classes) == 2 and index == 0:
             continue  # binary: the positive class's curves say it all
-        is_class = np.asarray(y_true) == cls
+        is_class = y_true == cls
         fpr, tpr, _ = metrics.roc_curve(is_class, y_proba[:, index])
         precision, recall, _ = metrics.precision_recall_curve(is_class, y_proba[:, index])
         name = file_stem(cls)

@@ -103,6 +103,7 @@ class Evaluate(Section):
     slice_columns: list[str] = []
     fairness_gap: float = Field(ge=0)
     importance_repeats: int = Field(ge=1)
+    sample_rows: int = Field(ge=1)  # rows for importance and plots; metrics use all
 
 
 class Limit(Section):

@@ -64,17 +64,29 @@ def file_md5(path: Path) -> str:
     return hashlib.md5(Path(path).read_bytes()).hexdigest()
 
 
-def read_json(path: Path) -> Any:
-    """Read a JSON input, saying which stage produces it when it is missing."""
+def require_input(path: Path) -> None:
+    """Refuse a missing input, saying which stage produces it."""
     if not Path(path).is_file():
         raise DataError(f"{path} not found. It is produced by an earlier stage: run `dvc repro`.")
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON input, saying which stage produces it when it is missing."""
+    require_input(path)
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def read_parquet(path: Path) -> pd.DataFrame:
     """Read a stage's input, saying which stage produces it when it is missing."""
-    if not Path(path).is_file():
-        raise DataError(f"{path} not found. It is produced by an earlier stage: run `dvc repro`.")
+    require_input(path)
     import pandas as pd  # not paid for by commands that never read a table
 
     return pd.read_parquet(path)
+
+
+def parquet_rows(path: Path) -> int:
+    """A Parquet file's row count, from its footer: no need to read the table."""
+    require_input(path)
+    import pyarrow.parquet as pq
+
+    return pq.read_metadata(path).num_rows

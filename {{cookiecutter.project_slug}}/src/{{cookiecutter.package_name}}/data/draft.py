@@ -120,7 +120,7 @@ def left_out(name: str, inferred: dict[str, Any], values: pd.Series) -> str | No
 
 def draft(csv: Path, target: str, task: str, rows: int) -> tuple[str, str, str]:
     """The data config, the feature config and a summary, all as text."""
-    text = read_raw_csv(csv, [], rows)  # every cell as written, none missing yet
+    text = read_raw_csv(csv, [], rows=rows)  # every cell as written, none missing yet
     markers = missing_markers(text)
     raw = text.mask(text.isin(markers))
     names = {header: snake_case(header) for header in raw.columns}

@@ -130,8 +130,8 @@ def monitor(source: Path, output: Path) -> tuple[dict[str, Any], str]:
     model = load_model(paths.MODEL)
     if reference.get("model_version") != model_version(paths.MODEL):
         raise PipelineError(f"{paths.PROFILE} describes another model: run `dvc repro`")
-    raw = read_raw_csv(source, params.data.na_values)
     columns = params.data.inputs()
+    raw = read_raw_csv(source, params.data.na_values, [c.source for c in columns.values()])
     valid, violations = split_valid(raw, columns, source)
     if valid.empty:
         raise DataError(f"no row of {source} passes the schema:\n{violations}")

@@ -29,16 +29,20 @@ def predict_frame(
 ) -> pd.DataFrame:
     """One row per input row: its CSV line, the prediction, class probabilities, version."""
     columns = params.data.inputs()  # new rows need not have the target
-    clean = tidy(validate_raw(raw, columns, source), columns)
-    featurized = derive_features(clean, params.features.derived)
-    inputs = model_inputs(featurized, params.features)
-    predictions = pd.DataFrame({"line": np.arange(len(raw)) + 2})  # line 1 is the header
-    predictions["prediction"] = model.predict(inputs)
+    predictions = predict_tidy(model, tidy(validate_raw(raw, columns, source), columns), params)
+    predictions.insert(0, "line", np.arange(len(raw)) + 2)  # line 1 is the header
+    predictions["model_version"] = version
+    return predictions
+
+
+def predict_tidy(model: Any, clean: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """Predictions (and class probabilities) for schema-checked, tidied rows, in order."""
+    inputs = model_inputs(derive_features(clean, params.features.derived), params.features)
+    predictions = pd.DataFrame({"prediction": model.predict(inputs)})
     if params.classification and hasattr(model, "predict_proba"):
         probabilities = model.predict_proba(inputs)
         for index, label in enumerate(model.classes_):
             predictions[f"probability_{file_stem(label)}"] = probabilities[:, index]
-    predictions["model_version"] = version
     return predictions
 
 
@@ -50,7 +54,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.output.suffix != ".parquet":
         raise PipelineError(f"--output {args.output}: write predictions to a .parquet file")
     params = load_params()
-    raw = read_raw_csv(args.input, params.data.na_values)
+    sources = [column.source for column in params.data.inputs().values()]
+    raw = read_raw_csv(args.input, params.data.na_values, sources)
     version = model_version(paths.MODEL)
     predictions = predict_frame(load_model(paths.MODEL), raw, params, args.input, version)
     write_parquet(predictions, args.output)

@@ -2,43 +2,62 @@
 
 ``POST /predict`` takes one record or a list, keyed by the raw data's column names
 (the CSV headers declared in conf/data/); ``GET /health``; ``GET /metadata`` (model
-version, training data hash, metrics). The request model is derived from the schema,
-so a bad request gets 422 with an error per field, never a stack trace.
+version, training data hash, metrics). The request model is derived from the schema and
+checks every field once (type, bounds, allowed values, length), so a bad request gets
+422 with an error per field, never a stack trace. Valid records then go through the
+training code (parsing, tidying, derived features) and the model, in batches.
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the endpoint's
 # annotations at run time, and the request types are built inside create_app.
 import argparse
+import asyncio
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, Optional, Union
 
+import numpy as np
 import pandas as pd
-from fastapi import Body, FastAPI
+from fastapi import Body, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from starlette.concurrency import run_in_threadpool
 
 from ..core import paths
-from ..core.config import Column, load_params
-from ..core.errors import PipelineError
+from ..core.config import Column, Params, load_params
+from ..core.errors import DataError, PipelineError, shorten
 from ..core.files import read_json
+from ..data import NORMALIZE_ONE, describe_failures, parse_rows, tidy
 from ..modeling import load_model, model_version
-from .predict import predict_frame
+from .predict import predict_tidy
 
-# Dates stay text here, as in the CSV: the schema parses them the way training did.
+# Dates stay text here, as in the CSV: they are parsed the way training parsed them.
 PYTHON_TYPES = {"float": float, "int": int, "category": str, "text": str, "date": str}
+MAX_TEXT = 1000  # characters in a text, category or date field
+MAX_BATCH = 1000  # records predicted in one pass
 
 
 def field_for(column: Column) -> tuple[Any, Any]:
     """A pydantic field for one declared column: its type, bounds and allowed values."""
     kind: Any = PYTHON_TYPES[column.type]
-    if column.allowed is not None and not column.normalize:  # else checked once normalized
-        kind = Literal[tuple(str(value) for value in column.allowed)]
+    limits: dict[str, Any] = {"ge": column.min, "le": column.max, "allow_inf_nan": False}
+    if kind is str:
+        limits = {"max_length": MAX_TEXT}
+    if column.allowed is not None:
+        kind, limits = Literal[tuple(str(value) for value in column.allowed)], {}
+    if column.normalize:  # as clean does, before the allowed values are checked
+        kind = Annotated[kind, BeforeValidator(normalizer(column.normalize))]
     if not column.required:
         kind = Optional[kind]  # noqa: UP045 - built at run time from the schema
-    bounds = {"ge": column.min, "le": column.max} if column.type in ("float", "int") else {}
     default = ... if column.required else None
-    return kind, Field(
-        default, alias=column.source, **{k: v for k, v in bounds.items() if v is not None}
-    )
+    limits = {name: value for name, value in limits.items() if value is not None}
+    return kind, Field(default, alias=column.source, **limits)
+
+
+def normalizer(how: str) -> Callable[[Any], Any]:
+    """Normalize text as clean does; nothing left is a missing value."""
+    normalize = NORMALIZE_ONE[how]
+    return lambda value: (normalize(value) or None) if isinstance(value, str) else value
 
 
 def record_model(columns: dict[str, Column]) -> type[BaseModel]:
@@ -48,10 +67,75 @@ def record_model(columns: dict[str, Column]) -> type[BaseModel]:
     return create_model("Record", __config__=config, **fields)
 
 
-def to_frame(records: list[BaseModel]) -> pd.DataFrame:
-    """Validated records as a raw frame: CSV headers as columns, as text like the CSV."""
-    rows = [record.model_dump(by_alias=True) for record in records]
-    return pd.DataFrame(rows).astype(object).map(lambda v: None if pd.isna(v) else str(v))
+def predict_records(model: Any, rows: list[dict[str, Any]], params: Params) -> list[dict]:
+    """Validated records (raw headers as keys) through the training code and the model."""
+    columns = params.data.inputs()
+    raw = pd.DataFrame(rows, columns=[column.source for column in columns.values()])
+    parsed, failures = parse_rows(raw, columns, "request")
+    if failures:  # a date that does not parse: pydantic only saw text
+        raise DataError(describe_failures(pd.concat(failures), raw, "request"))
+    predictions = predict_tidy(model, tidy(parsed, columns), params)
+    return predictions.to_dict("records")
+
+
+class Batcher:
+    """Predicts the records of requests that arrive together in one pass.
+
+    A request's cost is mostly per call, not per row (building a frame, the pipeline's
+    checks), so while one batch is predicted in a worker thread, new requests queue and
+    the next pass takes them all. A lone request is predicted at once: no added wait.
+    """
+
+    def __init__(self, predict: Callable[[list[dict]], list[dict]]) -> None:
+        self.predict = predict
+        self.queue: list[tuple[list[dict], asyncio.Future]] = []
+        self.worker: Optional[asyncio.Task] = None  # noqa: UP045
+
+    async def submit(self, records: list[dict]) -> list[dict]:
+        future = asyncio.get_running_loop().create_future()
+        self.queue.append((records, future))
+        if self.worker is None or self.worker.done():
+            self.worker = asyncio.create_task(self.drain())
+        return await future
+
+    async def drain(self) -> None:
+        while self.queue:
+            batch, size = [], 0
+            while self.queue and (not batch or size + len(self.queue[0][0]) <= MAX_BATCH):
+                batch.append(self.queue.pop(0))
+                size += len(batch[-1][0])
+            try:
+                outcomes = await run_in_threadpool(self.outcomes, [rows for rows, _ in batch])
+            except Exception as error:  # fail these requests, keep serving
+                outcomes = [error] * len(batch)
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                if future.done():  # the client went away
+                    continue
+                if isinstance(outcome, Exception):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
+
+    def outcomes(self, requests: list[list[dict]]) -> list[Any]:
+        """Each request's predictions; a request with a bad value fails alone."""
+        try:
+            rows = self.predict([row for request in requests for row in request])
+        except PipelineError as error:
+            if len(requests) == 1:
+                return [error]
+            return [outcome for request in requests for outcome in self.outcomes([request])]
+        ends = np.cumsum([len(request) for request in requests])
+        return [rows[end - len(request) : end] for request, end in zip(requests, ends, strict=True)]
+
+
+def refusal(errors: list[dict[str, Any]]) -> JSONResponse:
+    """A 422 whose body can always be serialised and never echoes a long value."""
+    detail = [
+        {"loc": list(e.get("loc", ["body"])), "msg": str(e.get("msg")), "type": str(e.get("type"))}
+        | ({"input": shorten(e["input"])} if "input" in e else {})
+        for e in errors
+    ]
+    return JSONResponse(status_code=422, content={"detail": detail})
 
 
 def create_app() -> FastAPI:
@@ -62,7 +146,12 @@ def create_app() -> FastAPI:
     metadata = read_json(paths.METADATA)
     Record = record_model(params.data.inputs())
     Batch = Annotated[list[Record], Field(min_length=1)]  # type: ignore[valid-type]
+    batcher = Batcher(lambda rows: predict_records(model, rows, params))
     app = FastAPI(title="{{ cookiecutter.project_name }}", version=version)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        return refusal(list(error.errors()))
 
     @app.get("/health")
     def health() -> dict[str, str]:
@@ -73,15 +162,14 @@ def create_app() -> FastAPI:
         return {"model_version": version, **metadata}
 
     @app.post("/predict")
-    def predict(body: Annotated[Union[Record, Batch], Body()]) -> Any:  # type: ignore[valid-type]  # noqa: UP007
+    async def predict(body: Annotated[Union[Record, Batch], Body()]) -> Any:  # type: ignore[valid-type]  # noqa: UP007
         records = body if isinstance(body, list) else [body]
         try:
-            predictions = predict_frame(model, to_frame(records), params, "request", version)
+            rows = await batcher.submit([record.model_dump(by_alias=True) for record in records])
         except PipelineError as error:  # a value the schema refuses beyond pydantic's checks
-            detail = [{"loc": ["body"], "msg": str(error), "type": "schema"}]
-            return JSONResponse(status_code=422, content={"detail": detail})
-        rows = predictions.drop(columns=["line", "model_version"]).to_dict("records")
-        return {"model_version": version, "predictions": rows}
+            return refusal([{"loc": ["body"], "msg": str(error), "type": "schema"}])
+        payload = {"model_version": version, "predictions": rows}
+        return JSONResponse(content=payload)  # plain JSON types: no encoder pass needed
 
     return app
 

@@ -48,7 +48,9 @@ def main() -> None:
             f"{data.raw_path} not found. Put your raw data there and version it with "
             f"`dvc add {data.raw_path}`, or point data.raw_path in conf/data/ at it."
         )
-    frame, report = clean(read_raw_csv(data.raw_path, data.na_values), data, data.raw_path)
+    sources = [column.source for column in data.columns.values()]
+    raw = read_raw_csv(data.raw_path, data.na_values, sources)
+    frame, report = clean(raw, data, data.raw_path)
     write_parquet(frame, paths.CLEAN)
     write_json(report.pop("missing_values"), paths.MISSING_VALUES)
     write_json(report, paths.DATA_QUALITY)

@@ -15,31 +15,44 @@ import pandas as pd
 from ..core import paths
 from ..core.config import Params, load_params
 from ..core.errors import run_main
-from ..core.files import read_json, read_parquet, write_csv, write_json, write_text
-from ..evaluation import importance_rows, plot_tables, score, slice_metrics
+from ..core.files import (
+    parquet_rows,
+    read_json,
+    read_parquet,
+    write_csv,
+    write_json,
+    write_text,
+)
+from ..evaluation import (
+    importance_rows,
+    plot_tables,
+    predict,
+    score_predictions,
+    seeded_sample,
+    slice_metrics,
+)
 from ..model_card import model_metadata, render_card
 from ..modeling import check_columns, load_model, model_inputs
 
 
 def evaluate(model: Any, test: pd.DataFrame, params: Params) -> dict[str, Any]:
-    """Everything evaluate reports, computed from the model and the test split."""
-    target, slices, classification = (
-        params.data.target,
-        params.evaluate.slice_columns,
-        params.classification,
-    )
+    """Everything evaluate reports, from one prediction pass over the test split.
+
+    Metrics and slices use every row; permutation importance (which predicts again per
+    feature and repeat) and the plot tables use a seeded sample of ``sample_rows``.
+    """
+    target, slices, settings = params.data.target, params.evaluate.slice_columns, params.evaluate
     check_columns(test, [*params.features.inputs, target, *slices], paths.TEST)
-    inputs, y_true = model_inputs(test, params.features), test[target]
+    inputs, y_true = model_inputs(test, params.features), test[target].to_numpy()
+    predicted = predict(model, inputs, params.classification)
+    sample = seeded_sample(len(test), settings.sample_rows, params.seed)
     return {
-        "metrics": {**score(model, inputs, y_true, classification), "test_rows": len(test)},
-        "slices": {
-            column: slice_metrics(model, inputs, y_true, test[column], classification)
-            for column in slices
-        },
+        "metrics": {**score_predictions(y_true, predicted), "test_rows": len(test)},
+        "slices": {column: slice_metrics(y_true, predicted, test[column]) for column in slices},
         "importance": importance_rows(
-            model, inputs, y_true, params.evaluate.importance_repeats, params.seed
+            model, inputs.iloc[sample], y_true[sample], settings.importance_repeats, params.seed
         ),
-        "plots": plot_tables(model, inputs, y_true, classification),
+        "plots": plot_tables(y_true[sample], predicted.take(sample)),
     }
 
 
@@ -57,7 +70,7 @@ def write_results(results: dict[str, Any], params: Params) -> None:
             "task": params.task,
             "target": params.data.target,
             "rows_after_cleaning": read_json(paths.DATA_QUALITY)["rows_out"],
-            "train_rows": len(read_parquet(paths.TRAIN)),
+            "train_rows": parquet_rows(paths.TRAIN),
             "slices": results["slices"],
             "importance": results["importance"].to_dict("records"),
             "fairness_gap": params.evaluate.fairness_gap,

@@ -22,7 +22,8 @@ def split_frame(
 ) -> dict[str, pd.DataFrame]:
     """Assign each row to one part; with ``stratify`` each class is cut in proportion."""
     rng = np.random.default_rng(seed)
-    groups = frame.groupby(target).indices if stratify else {"all": np.arange(len(frame))}
+    everything = {"all": np.arange(len(frame))}
+    groups = frame.groupby(target, observed=True).indices if stratify else everything
     chosen: dict[str, list[np.ndarray]] = {part: [] for part in DESTINATIONS}
     for label, rows in groups.items():
         rows = rng.permutation(rows)

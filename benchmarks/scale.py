@@ -1,0 +1,298 @@
+"""Scale benchmark: a generated project's pipeline on millions of rows, and its API.
+
+    .venv/bin/python benchmarks/scale.py --rows 1000000 [--parts stages,repro,api,imports]
+
+Bakes a default project, replaces its raw CSV with ``--rows`` penguins-shaped rows (the
+demo's real rows resampled, each number jittered by about 1 % and kept inside the
+schema's bounds) and prints, as Markdown tables:
+
+- stages: each stage run directly (``python -m <package>.stages.<name>``) in order,
+  with wall time and peak resident memory of its process (``os.wait4``);
+- repro: a cold ``dvc repro`` and, after a model-parameter change, an incremental one;
+- api: ``serve`` on 127.0.0.1, single-record requests from 16 keep-alive connections
+  (fixed request count and time limit), then 1,000-record requests;
+- imports: ``python -m <package> predict --help`` against ``python -c "import sklearn"``.
+
+Everything runs on this machine; the load goes to 127.0.0.1 only and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.conftest import TEMPLATE, bake, free_port, tool_env
+
+STAGES = ["clean", "featurize", "split", "train", "evaluate", "profile"]
+DEMO_CSV = TEMPLATE / "{{cookiecutter.project_slug}}" / "data" / "raw" / "penguins-raw.csv"
+# Numeric raw columns: decimals written, as in the demo file.
+NUMERIC = {
+    "Culmen Length (mm)": 1,
+    "Culmen Depth (mm)": 1,
+    "Flipper Length (mm)": 0,
+    "Body Mass (g)": 0,
+    "Delta 15 N (o/oo)": 5,
+    "Delta 13 C (o/oo)": 5,
+}
+CHUNK_ROWS = 500_000
+PARTS = ("stages", "repro", "api", "imports")
+
+
+def write_rows(rows: int, target: Path, seed: int = 0) -> None:
+    """``rows`` resampled demo rows with jittered numbers, written in chunks."""
+    demo = pd.read_csv(DEMO_CSV, dtype=str, keep_default_na=False)
+    numbers = {name: pd.to_numeric(demo[name], errors="coerce") for name in NUMERIC}
+    rng = np.random.default_rng(seed)
+    with target.open("w", encoding="utf-8", newline="") as handle:
+        for start in range(0, rows, CHUNK_ROWS):
+            size = min(CHUNK_ROWS, rows - start)
+            picked = rng.integers(0, len(demo), size)
+            chunk = demo.iloc[picked].reset_index(drop=True)
+            chunk["Sample Number"] = np.arange(start + 1, start + size + 1).astype(str)
+            for name, decimals in NUMERIC.items():
+                source = numbers[name].to_numpy()
+                low, high = np.nanmin(source), np.nanmax(source)
+                values = source[picked] * rng.normal(1.0, 0.01, size)
+                values = np.clip(values, low, high).round(decimals)
+                text = pd.Series(values).map(f"{{:.{decimals}f}}".format)
+                chunk[name] = text.where(~np.isnan(values), "NA")
+            chunk.to_csv(handle, index=False, header=start == 0, lineterminator="\n")
+
+
+def measured(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS bytes of ``command`` (its own process and children)."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - start
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{output.decode(errors='replace')}")
+    return seconds, usage.ru_maxrss * 1024
+
+
+def gigabytes(count: int) -> str:
+    return f"{count / 1e9:.2f} GB"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+def bench_stages(project: Path, package: str, env: dict[str, str], csv_bytes: int) -> str:
+    rows, total = [], 0.0
+    for stage in STAGES:
+        command = [sys.executable, "-m", f"{package}.stages.{stage}"]
+        seconds, peak = measured(command, project, env)
+        total += seconds
+        extra = f"{csv_bytes / seconds / 1e6:.0f} MB/s of CSV" if stage == "clean" else ""
+        rows.append([stage, f"{seconds:.1f} s", gigabytes(peak), f"{peak / csv_bytes:.2f}", extra])
+    rows.append(["**sum**", f"**{total:.1f} s**", "", "", ""])
+    return table(["stage (run directly)", "wall", "peak RSS", "peak / CSV bytes", ""], rows)
+
+
+def set_model_parameter(project: Path) -> str:
+    """Change the model's regularisation in params.yaml, as `dvc exp run -S` would."""
+    params = project / "params.yaml"
+    text = params.read_text()
+    for old, new in (("  C: 1.0\n", "  C: 0.5\n"), ("  alpha: 1.0\n", "  alpha: 2.0\n")):
+        if old in text:
+            params.write_text(text.replace(old, new, 1))
+            return new.strip()
+    raise SystemExit("params.yaml has neither model.C: 1.0 nor model.alpha: 1.0")
+
+
+def bench_repro(project: Path, env: dict[str, str]) -> str:
+    dvc = [sys.executable, "-m", "dvc", "repro"]
+    (project / "dvc.lock").unlink(missing_ok=True)  # cold: every stage runs
+    cold, cold_peak = measured(dvc, project, env)
+    change = set_model_parameter(project)
+    warm, warm_peak = measured(dvc, project, env)
+    return table(
+        ["dvc repro", "wall", "peak RSS (any process)", "vs cold"],
+        [
+            ["cold", f"{cold:.1f} s", gigabytes(cold_peak), "1.00"],
+            [f"after `model.{change}`", f"{warm:.1f} s", gigabytes(warm_peak), f"{warm / cold:.2f}"],
+        ],
+    )
+
+
+def demo_records(count: int) -> list[dict]:
+    """Raw demo rows as API records: numbers as numbers, missing as null."""
+    demo = pd.read_csv(DEMO_CSV, na_values=["NA", "."], keep_default_na=False)
+    records = json.loads(demo.to_json(orient="records"))
+    return [records[i % len(records)] for i in range(count)]
+
+
+def http_request(body: bytes) -> bytes:
+    head = (
+        "POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def exchange(reader, writer, request: bytes) -> int:
+    """Send one request on a keep-alive connection; read the whole response; its status."""
+    writer.write(request)
+    await writer.drain()
+    status = int((await reader.readline()).split()[1])
+    length = 0
+    while (line := await reader.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode().partition(":")
+        if name.lower() == "content-length":
+            length = int(value)
+    await reader.readexactly(length)
+    return status
+
+
+async def load(
+    port: int, requests: list[bytes], total: int, concurrency: int, limit: float
+) -> tuple[list[float], dict[int, int], float]:
+    """``total`` requests over ``concurrency`` connections, stopping at ``limit`` seconds."""
+    issued, latencies, statuses = itertools.count(), [], {}
+    deadline = time.perf_counter() + limit
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while (n := next(issued)) < total and time.perf_counter() < deadline:
+            start = time.perf_counter()
+            status = await exchange(reader, writer, requests[n % len(requests)])
+            latencies.append(time.perf_counter() - start)
+            statuses[status] = statuses.get(status, 0) + 1
+        writer.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(concurrency)))
+    return latencies, statuses, time.perf_counter() - start
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) * 1000
+
+
+def wait_until_up(port: int, server: subprocess.Popen, limit: float = 120.0) -> None:
+    import urllib.request
+
+    deadline = time.perf_counter() + limit
+    while time.perf_counter() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"serve exited: {server.stdout.read().decode(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("serve did not answer /health in time")
+
+
+def bench_api(project: Path, package: str, env: dict[str, str]) -> str:
+    port = free_port()
+    command = [sys.executable, "-m", package, "serve", "--port", str(port)]
+    server = subprocess.Popen(
+        command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        wait_until_up(port, server)
+        singles = [http_request(json.dumps(r).encode()) for r in demo_records(344)]
+        asyncio.run(load(port, singles, 200, 4, 30))  # warm up
+        latencies, statuses, seconds = asyncio.run(load(port, singles, 5000, 16, 60))
+        batch = [http_request(json.dumps(demo_records(1000)).encode())]
+        batch_latencies, batch_statuses, _ = asyncio.run(load(port, batch, 30, 1, 60))
+        hwm = Path(f"/proc/{server.pid}/status").read_text().split("VmHWM:")[1].split()[0]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    rows = [
+        [
+            "1 record, concurrency 16",
+            f"{len(latencies)} in {seconds:.1f} s",
+            f"{len(latencies) / seconds:.0f}",
+            f"{percentile(latencies, 50):.1f}",
+            f"{percentile(latencies, 99):.1f}",
+            json.dumps(statuses),
+        ],
+        [
+            "1,000 records, concurrency 1",
+            f"{len(batch_latencies)}",
+            f"{len(batch_latencies) / sum(batch_latencies):.1f}",
+            f"{percentile(batch_latencies, 50):.1f}",
+            f"{percentile(batch_latencies, 99):.1f}",
+            json.dumps(batch_statuses),
+        ],
+    ]
+    header = ["API (1 uvicorn worker)", "requests", "per s", "p50 ms", "p99 ms", "statuses"]
+    return table(header, rows) + f"\n\nserver peak RSS: {int(hwm) / 1e6:.2f} GB"
+
+
+def median_seconds(command: list[str], cwd: Path, env: dict[str, str], repeats: int = 7) -> float:
+    return statistics.median(measured(command, cwd, env)[0] for _ in range(repeats))
+
+
+def bench_imports(project: Path, package: str, env: dict[str, str]) -> str:
+    sklearn = median_seconds([sys.executable, "-c", "import sklearn"], project, env)
+    rows = [["`python -c \"import sklearn\"`", f"{sklearn:.2f} s", "1.00"]]
+    for command in ("predict", "serve", "monitor"):
+        seconds = median_seconds([sys.executable, "-m", package, command, "--help"], project, env)
+        rows.append([f"`python -m {package} {command} --help`", f"{seconds:.2f} s", f"{seconds / sklearn:.2f}"])
+    return table(["command (median of 7)", "wall", "vs import sklearn"], rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"any of {', '.join(PARTS)}")
+    parser.add_argument("--keep", type=Path, help="bake into this folder and keep it")
+    args = parser.parse_args()
+    parts = args.parts.split(",")
+    if unknown := set(parts) - set(PARTS):
+        parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="scale-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    result = bake(folder)
+    if result.returncode != 0:
+        raise SystemExit(result.stdout + result.stderr)
+    project = next(path for path in folder.iterdir() if (path / "dvc.yaml").is_file())
+    package = next((project / "src").iterdir()).name
+    env = tool_env(PYTHONPATH=str(project / "src"))
+    raw = project / "data" / "raw" / "penguins-raw.csv"
+    start = time.perf_counter()
+    write_rows(args.rows, raw)
+    subprocess.run([sys.executable, "-m", "dvc", "add", str(raw)], cwd=project, env=env,
+                   check=True, capture_output=True)  # fmt: skip
+    csv_bytes = raw.stat().st_size
+    print(f"{args.rows:,} rows, {csv_bytes / 1e6:.0f} MB of CSV, made in "
+          f"{time.perf_counter() - start:.0f} s; project: {project}\n")  # fmt: skip
+    benches = {
+        "stages": lambda: bench_stages(project, package, env, csv_bytes),
+        "repro": lambda: bench_repro(project, env),
+        "api": lambda: bench_api(project, package, env),
+        "imports": lambda: bench_imports(project, package, env),
+    }
+    if "api" in parts and not {"stages", "repro"} & set(parts):
+        subprocess.run([sys.executable, "-m", "dvc", "repro"], cwd=project, env=env,
+                       check=True, capture_output=True)  # the API needs a model  # fmt: skip
+    for part in PARTS:
+        if part in parts:
+            print(benches[part](), end="\n\n", flush=True)
+
+
+if __name__ == "__main__":
+    main()
