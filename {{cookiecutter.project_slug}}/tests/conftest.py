@@ -38,8 +38,11 @@ def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def tabular() -> pd.DataFrame:
     """A small, learnable frame: the label follows x, the number follows x and y."""
-    rng = np.random.default_rng(0)
-    n = 90
+    return make_tabular(90)
+
+
+def make_tabular(n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
     x = rng.normal(size=n)
     y = rng.normal(size=n)
     return pd.DataFrame(

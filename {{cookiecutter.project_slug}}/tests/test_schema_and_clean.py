@@ -9,7 +9,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.core.config import Data, parse
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
-from {{ cookiecutter.package_name }}.data import read_raw_csv
+from {{ cookiecutter.package_name }}.data import NORMALIZE, NORMALIZE_ONE, read_raw_csv
 from {{ cookiecutter.package_name }}.stages.clean import clean
 
 COLUMNS = {
@@ -185,3 +185,42 @@ def test_clean_output_is_a_plain_frame_ready_for_parquet(tmp_path):
     target = tmp_path / "clean.parquet"
     frame.to_parquet(target, index=False)
     pd.testing.assert_frame_equal(pd.read_parquet(target), frame, check_dtype=False)
+
+
+def test_a_row_with_extra_fields_is_refused_with_its_line(tmp_path):
+    path = raw_csv(tmp_path, "A,1.5,3,2020-01-02,ok", "A,1.5,3,2020-01-02,ok,surplus")
+    with pytest.raises(DataError, match=r"line 3: 6 fields where the header has 5"):
+        run_clean(path)
+
+
+def test_a_repeated_header_is_refused_not_renamed(tmp_path):
+    header = "Kind,Weight (kg),Count,Seen,Count"
+    path = write_csv(tmp_path / "raw.csv", f"{header}\nA,1,2,2020-01-02,3\n")
+    with pytest.raises(DataError, match="'Count' more than once"):
+        run_clean(path)
+
+
+def test_a_file_with_another_separator_gets_a_hint(tmp_path):
+    path = write_csv(tmp_path / "raw.csv", "Kind;Weight (kg);Count;Seen\nA;1;2;2020-01-02\n")
+    with pytest.raises(DataError, match="separated by something else than commas"):
+        run_clean(path)
+
+
+def test_a_file_that_is_not_utf8_is_a_clean_error(tmp_path):
+    path = tmp_path / "raw.csv"
+    path.write_bytes("Kind,Weight (kg),Count,Seen\nA,1,2,caf\xe9\n".encode("latin-1"))
+    with pytest.raises(DataError, match="cannot be read as UTF-8 CSV"):
+        run_clean(path)
+
+
+def test_only_declared_columns_are_read(tmp_path):
+    path = raw_csv(tmp_path, "A,1.5,3,2020-01-02,free text")
+    raw = read_raw_csv(path, NA_VALUES, ["Kind", "Count"])
+    assert list(raw.columns) == ["Kind", "Count"]
+    assert raw["Count"].tolist() == ["3"]  # text, as written, until clean parses it
+
+
+@pytest.mark.parametrize("how", sorted(NORMALIZE))
+def test_one_value_is_normalized_as_a_column_is(how):
+    values = pd.Series(["  Dream ", "BISCOE", "torgersen  ", "x"])
+    assert NORMALIZE[how](values).tolist() == [NORMALIZE_ONE[how](v) for v in values]

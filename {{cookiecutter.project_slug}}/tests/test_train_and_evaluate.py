@@ -6,11 +6,13 @@ from math import prod
 from pathlib import Path
 
 import pytest
+from conftest import make_tabular
 from sklearn.dummy import DummyClassifier, DummyRegressor
 
 from {{ cookiecutter.package_name }}.core.compose import compose_params
 from {{ cookiecutter.package_name }}.core.config import Model, Tuning
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
+from {{ cookiecutter.package_name }}.evaluation import predict, score_predictions
 from {{ cookiecutter.package_name }}.model_card import fairness
 from {{ cookiecutter.package_name }}.modeling import (
     build_estimator,
@@ -110,6 +112,44 @@ def test_evaluate_reports_task_metrics_slices_and_plots(tabular, params_with):
             "predicted",
             "residual",
         ]
+
+
+def test_a_sampled_evaluation_ranks_features_as_the_full_one(params_with):
+    """Importance and plots on a seeded sample; metrics and slices on every row."""
+    frame = make_tabular(4000, seed=1)
+    train, test = frame.iloc[:2000], frame.iloc[2000:].reset_index(drop=True)
+    full_params = params_with(evaluate__sample_rows=len(test))
+    model, _, _ = fit_or_tune(train, full_params)
+    full = evaluate(model, test, full_params)
+    sampled = evaluate(model, test, params_with(evaluate__sample_rows=300))
+    assert sampled["metrics"] == full["metrics"]
+    assert sampled["slices"] == full["slices"]
+    ranked = [result["importance"].set_index("feature")["importance"] for result in (full, sampled)]
+    assert ranked[0].idxmax() == ranked[1].idxmax() == "x"
+    assert set(ranked[0][ranked[0] > 0.05].index) == set(ranked[1][ranked[1] > 0.05].index)
+    table = "confusion.csv" if full_params.classification else "predictions.csv"
+    assert (len(full["plots"][table]), len(sampled["plots"][table])) == (len(test), 300)
+
+
+{%- if cookiecutter.task == 'classification' %}
+
+
+def test_scores_from_label_codes_equal_scores_from_the_labels(tabular, tabular_params):
+    """Scoring encodes class labels as integers for speed; the figures must not move."""
+    from sklearn import metrics
+
+    model, _, _ = fit_or_tune(tabular.iloc[:60], tabular_params)
+    test = tabular.iloc[60:]
+    inputs, y_true = model_inputs(test, tabular_params.features), test["label"].to_numpy()
+    scores = score_predictions(y_true, predict(model, inputs, True))
+    y_pred, y_proba = model.predict(inputs), model.predict_proba(inputs)
+    assert scores["f1_macro"] == round(metrics.f1_score(y_true, y_pred, average="macro"), 6)
+    assert scores["log_loss"] == round(metrics.log_loss(y_true, y_proba, labels=model.classes_), 6)
+    auc = metrics.roc_auc_score(y_true, y_proba, multi_class="ovr", labels=model.classes_)
+    assert scores["roc_auc_ovr"] == round(auc, 6)
+    balanced = metrics.balanced_accuracy_score(y_true, y_pred)
+    assert scores["balanced_accuracy"] == pytest.approx(balanced, abs=1e-6)
+{%- endif %}
 
 
 def tuning_config(enabled: bool = True) -> Tuning:

@@ -4,6 +4,7 @@ The raw input path is configuration (``data.raw_path``) because it names the use
 file; everything the pipeline produces lives at a fixed path.
 """
 
+import re
 from pathlib import Path
 
 PARAMS = Path("params.yaml")
@@ -30,3 +31,8 @@ METRICS = Path("reports/metrics.json")
 SLICE_METRICS = Path("reports/slice_metrics.json")
 MODEL_CARD = Path("reports/model_card.md")
 PLOTS = Path("reports/plots")
+
+
+def file_stem(label: object) -> str:
+    """A class label as a safe, readable file name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", str(label)).strip("_") or "class"

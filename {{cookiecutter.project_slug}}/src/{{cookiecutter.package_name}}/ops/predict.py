@@ -19,8 +19,8 @@ from ..core import paths
 from ..core.config import Params, load_params
 from ..core.errors import PipelineError
 from ..core.files import write_parquet
+from ..core.paths import file_stem
 from ..data import derive_features, read_raw_csv, tidy, validate_raw
-from ..evaluation import file_stem
 from ..modeling import load_model, model_inputs, model_version
 
 
