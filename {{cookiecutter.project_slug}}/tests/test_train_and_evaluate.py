@@ -12,7 +12,6 @@ from sklearn.dummy import DummyClassifier, DummyRegressor
 from {{ cookiecutter.package_name }}.core.compose import compose_params
 from {{ cookiecutter.package_name }}.core.config import Model, Tuning
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
-from {{ cookiecutter.package_name }}.evaluation import predict, score_predictions
 from {{ cookiecutter.package_name }}.model_card import fairness
 from {{ cookiecutter.package_name }}.modeling import (
     build_estimator,
@@ -137,6 +136,8 @@ def test_a_sampled_evaluation_ranks_features_as_the_full_one(params_with):
 def test_scores_from_label_codes_equal_scores_from_the_labels(tabular, tabular_params):
     """Scoring encodes class labels as integers for speed; the figures must not move."""
     from sklearn import metrics
+
+    from {{ cookiecutter.package_name }}.evaluation import predict, score_predictions
 
     model, _, _ = fit_or_tune(tabular.iloc[:60], tabular_params)
     test = tabular.iloc[60:]
