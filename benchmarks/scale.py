@@ -129,7 +129,12 @@ def bench_repro(project: Path, env: dict[str, str]) -> str:
         ["dvc repro", "wall", "peak RSS (any process)", "vs cold"],
         [
             ["cold", f"{cold:.1f} s", gigabytes(cold_peak), "1.00"],
-            [f"after `model.{change}`", f"{warm:.1f} s", gigabytes(warm_peak), f"{warm / cold:.2f}"],
+            [
+                f"after `model.{change}`",
+                f"{warm:.1f} s",
+                gigabytes(warm_peak),
+                f"{warm / cold:.2f}",
+            ],
         ],
     )
 
@@ -165,16 +170,21 @@ async def exchange(reader, writer, request: bytes) -> int:
 
 async def load(
     port: int, requests: list[bytes], total: int, concurrency: int, limit: float
-) -> tuple[list[float], dict[int, int], float]:
+) -> tuple[list[float], dict, float]:
     """``total`` requests over ``concurrency`` connections, stopping at ``limit`` seconds."""
     issued, latencies, statuses = itertools.count(), [], {}
     deadline = time.perf_counter() + limit
 
     async def connection() -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        while (n := next(issued)) < total and time.perf_counter() < deadline:
+        while (n := next(issued)) < total and (left := deadline - time.perf_counter()) > 0:
             start = time.perf_counter()
-            status = await exchange(reader, writer, requests[n % len(requests)])
+            try:
+                reply = exchange(reader, writer, requests[n % len(requests)])
+                status = await asyncio.wait_for(reply, timeout=left)
+            except (asyncio.TimeoutError, ConnectionError, IndexError):
+                statuses["failed"] = statuses.get("failed", 0) + 1
+                break
             latencies.append(time.perf_counter() - start)
             statuses[status] = statuses.get(status, 0) + 1
         writer.close()
@@ -248,10 +258,11 @@ def median_seconds(command: list[str], cwd: Path, env: dict[str, str], repeats: 
 
 def bench_imports(project: Path, package: str, env: dict[str, str]) -> str:
     sklearn = median_seconds([sys.executable, "-c", "import sklearn"], project, env)
-    rows = [["`python -c \"import sklearn\"`", f"{sklearn:.2f} s", "1.00"]]
+    rows = [['`python -c "import sklearn"`', f"{sklearn:.2f} s", "1.00"]]
     for command in ("predict", "serve", "monitor"):
         seconds = median_seconds([sys.executable, "-m", package, command, "--help"], project, env)
-        rows.append([f"`python -m {package} {command} --help`", f"{seconds:.2f} s", f"{seconds / sklearn:.2f}"])
+        shown = f"`python -m {package} {command} --help`"
+        rows.append([shown, f"{seconds:.2f} s", f"{seconds / sklearn:.2f}"])
     return table(["command (median of 7)", "wall", "vs import sklearn"], rows)
 
 
