@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 import pandas as pd
 import pydantic
@@ -13,7 +15,7 @@ from {{ cookiecutter.package_name }}.drift import compare, profile, psi
 from {{ cookiecutter.package_name }}.ops.champion import decide
 from {{ cookiecutter.package_name }}.ops.monitor import drift_report, reasons
 from {{ cookiecutter.package_name }}.ops.predict import predict_frame
-from {{ cookiecutter.package_name }}.ops.serve import record_model
+from {{ cookiecutter.package_name }}.ops.serve import Batcher, record_model
 from {{ cookiecutter.package_name }}.stages.profile import reference_profile
 from {{ cookiecutter.package_name }}.stages.train import fit_or_tune
 
@@ -170,3 +172,31 @@ def test_request_model_checks_each_field_against_the_schema(tabular_params):
     assert {"X value", "Y value", "Colour"} <= {e["loc"][0] for e in error.value.errors()}
     with pytest.raises(pydantic.ValidationError, match="X value"):
         Record.model_validate({"Colour": "red"})
+
+
+def test_concurrent_requests_are_predicted_together_and_a_bad_one_fails_alone():
+    calls = []
+
+    def predict(rows: list[dict]) -> list[dict]:
+        calls.append(len(rows))
+        if any(row["x"] < 0 for row in rows):
+            raise DataError("x must not be negative")
+        return [{"prediction": row["x"] * 10} for row in rows]
+
+    async def requests() -> list:
+        batcher = Batcher(predict)
+        bodies = [[{"x": 1}], [{"x": 2}, {"x": 3}], [{"x": -1}], [{"x": 4}]]
+        return await asyncio.gather(
+            *(batcher.submit(body) for body in bodies), return_exceptions=True
+        )
+
+    first, second, bad, last = asyncio.run(requests())
+    assert (first, second, last) == (
+        [{"prediction": 10}],
+        [{"prediction": 20}, {"prediction": 30}],
+        [{"prediction": 40}],
+    )
+    assert isinstance(bad, DataError)
+    # All four queued before the first pass: one call for five rows; its failure is then
+    # retried request by request, so only the bad request fails.
+    assert calls == [5, 1, 2, 1, 1]

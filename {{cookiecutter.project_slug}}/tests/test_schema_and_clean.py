@@ -9,7 +9,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.core.config import Data, parse
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
-from {{ cookiecutter.package_name }}.data import NORMALIZE, NORMALIZE_ONE, read_raw_csv
+from {{ cookiecutter.package_name }}.data import NORMALIZE, NORMALIZE_ONE, read_raw_csv, recoded
 from {{ cookiecutter.package_name }}.stages.clean import clean
 
 COLUMNS = {
@@ -224,3 +224,8 @@ def test_only_declared_columns_are_read(tmp_path):
 def test_one_value_is_normalized_as_a_column_is(how):
     values = pd.Series(["  Dream ", "BISCOE", "torgersen  ", "x"])
     assert NORMALIZE[how](values).tolist() == [NORMALIZE_ONE[how](v) for v in values]
+
+
+def test_a_column_with_no_value_at_all_is_recoded_to_missing():
+    values = pd.Series([None, None], dtype=object).astype("category")
+    assert recoded(values, {"A": "alpha"}).isna().all()

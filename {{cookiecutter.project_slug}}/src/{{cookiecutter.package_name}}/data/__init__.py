@@ -274,7 +274,8 @@ def recoded(values: pd.Series, recode: dict[str, Any]) -> pd.Series:
         values = values.astype("category")
     renamed = [recode.get(category, category) for category in values.cat.categories]
     codes, categories = pd.factorize(pd.Series(renamed))
-    new_codes = np.where(values.cat.codes >= 0, codes[values.cat.codes], -1)
+    lookup = np.append(codes, -1)  # a missing value (code -1) stays missing
+    new_codes = lookup[values.cat.codes.to_numpy()]
     return pd.Series(pd.Categorical.from_codes(new_codes, categories), index=values.index)
 
 
