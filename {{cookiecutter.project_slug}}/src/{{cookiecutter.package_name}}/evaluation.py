@@ -19,6 +19,7 @@ from .core.config import Limit
 from .core.errors import ConfigError
 from .core.markdown import MISSING
 from .core.paths import file_stem
+from .modeling import predict_outputs
 
 DIGITS = 6  # rounded so reports diff cleanly; far finer than any real change
 
@@ -42,10 +43,9 @@ class Predictions:
 
 
 def predict(model: Any, inputs: pd.DataFrame, classification: bool) -> Predictions:
-    labels = np.asarray(model.predict(inputs))
-    if classification and hasattr(model, "predict_proba"):
-        return Predictions(True, labels, model.predict_proba(inputs), model.classes_)
-    return Predictions(classification, labels)
+    labels, probabilities = predict_outputs(model, inputs, classification)
+    classes = None if probabilities is None else model.classes_
+    return Predictions(classification, labels, probabilities, classes)
 
 
 def score(model: Any, inputs: pd.DataFrame, y_true: pd.Series, classification: bool) -> dict:

@@ -124,6 +124,21 @@ def model_inputs(frame: pd.DataFrame, features: Features) -> pd.DataFrame:
     return inputs
 
 
+def predict_outputs(
+    model: Pipeline, inputs: pd.DataFrame, classification: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Predictions and, for a classifier that has them, class probabilities.
+
+    The preprocessing runs once for both rather than once per method: on a small
+    request it is most of the cost.
+    """
+    estimator, transformed = model[-1], model[:-1].transform(inputs)
+    labels = np.asarray(estimator.predict(transformed))
+    if classification and hasattr(estimator, "predict_proba"):
+        return labels, estimator.predict_proba(transformed)
+    return labels, None
+
+
 def model_version(path: Path) -> str:
     """The model file's MD5, shortened: the same hash dvc.lock records for it."""
     return file_md5(path)[:12]

@@ -62,8 +62,11 @@ def parse_numbers(values: pd.Series) -> pd.Series:
         result = values.astype("float64")
     else:
         text = pa.array(values, type=pa.string(), from_pandas=True)
-        number_text = pc.if_else(pc.match_substring_regex(text, NUMBER), text, None)
-        numbers = pc.cast(pc.utf8_trim_whitespace(number_text), pa.float64())
+        try:  # the common case: every value is a plain number, cast in one pass
+            numbers = pc.cast(text, pa.float64())
+        except pa.ArrowInvalid:  # some are not: keep those that look like numbers
+            number_text = pc.if_else(pc.match_substring_regex(text, NUMBER), text, None)
+            numbers = pc.cast(pc.utf8_trim_whitespace(number_text), pa.float64())
         result = pd.Series(numbers.to_numpy(zero_copy_only=False), index=values.index)
     return result.where(np.isfinite(result))
 

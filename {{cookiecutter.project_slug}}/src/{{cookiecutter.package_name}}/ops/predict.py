@@ -21,7 +21,7 @@ from ..core.errors import PipelineError
 from ..core.files import write_parquet
 from ..core.paths import file_stem
 from ..data import derive_features, read_raw_csv, tidy, validate_raw
-from ..modeling import load_model, model_inputs, model_version
+from ..modeling import load_model, model_inputs, model_version, predict_outputs
 
 
 def predict_frame(
@@ -38,9 +38,9 @@ def predict_frame(
 def predict_tidy(model: Any, clean: pd.DataFrame, params: Params) -> pd.DataFrame:
     """Predictions (and class probabilities) for schema-checked, tidied rows, in order."""
     inputs = model_inputs(derive_features(clean, params.features.derived), params.features)
-    predictions = pd.DataFrame({"prediction": model.predict(inputs)})
-    if params.classification and hasattr(model, "predict_proba"):
-        probabilities = model.predict_proba(inputs)
+    labels, probabilities = predict_outputs(model, inputs, params.classification)
+    predictions = pd.DataFrame({"prediction": labels})
+    if probabilities is not None:
         for index, label in enumerate(model.classes_):
             predictions[f"probability_{file_stem(label)}"] = probabilities[:, index]
     return predictions
