@@ -204,7 +204,7 @@ def wait_until_up(port: int, server: subprocess.Popen, limit: float = 120.0) -> 
     deadline = time.perf_counter() + limit
     while time.perf_counter() < deadline:
         if server.poll() is not None:
-            raise SystemExit(f"serve exited: {server.stdout.read().decode(errors='replace')}")
+            raise SystemExit(f"serve exited with {server.returncode}: see serve.log")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
                 return
@@ -216,9 +216,8 @@ def wait_until_up(port: int, server: subprocess.Popen, limit: float = 120.0) -> 
 def bench_api(project: Path, package: str, env: dict[str, str]) -> str:
     port = free_port()
     command = [sys.executable, "-m", package, "serve", "--port", str(port)]
-    server = subprocess.Popen(
-        command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
+    log = (project / "serve.log").open("wb")  # a pipe nobody reads would fill and stall it
+    server = subprocess.Popen(command, cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_until_up(port, server)
         singles = [http_request(json.dumps(r).encode()) for r in demo_records(344)]
@@ -230,6 +229,7 @@ def bench_api(project: Path, package: str, env: dict[str, str]) -> str:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
     rows = [
         [
             "1 record, concurrency 16",

@@ -21,7 +21,6 @@ from fastapi import Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
-from starlette.concurrency import run_in_threadpool
 
 from ..core import paths
 from ..core.config import Column, Params, load_params
@@ -35,6 +34,7 @@ from .predict import predict_tidy
 PYTHON_TYPES = {"float": float, "int": int, "category": str, "text": str, "date": str}
 MAX_TEXT = 1000  # characters in a text, category or date field
 MAX_BATCH = 1000  # records predicted in one pass
+SETTLE_STEPS = 4  # event-loop turns a request takes from its body to the queue
 
 
 def field_for(column: Column) -> tuple[Any, Any]:
@@ -82,8 +82,10 @@ class Batcher:
     """Predicts the records of requests that arrive together in one pass.
 
     A request's cost is mostly per call, not per row (building a frame, the pipeline's
-    checks), so while one batch is predicted in a worker thread, new requests queue and
-    the next pass takes them all. A lone request is predicted at once: no added wait.
+    checks), so requests queue while a pass runs and the next pass takes them all. A
+    pass runs on the event loop itself: the work holds the GIL, so a thread would not
+    run it in parallel, only starve the loop that reads the next requests. A lone
+    request is predicted at once, with no added wait.
     """
 
     def __init__(self, predict: Callable[[list[dict]], list[dict]]) -> None:
@@ -100,12 +102,13 @@ class Batcher:
 
     async def drain(self) -> None:
         while self.queue:
+            await self.settle()
             batch, size = [], 0
             while self.queue and (not batch or size + len(self.queue[0][0]) <= MAX_BATCH):
                 batch.append(self.queue.pop(0))
                 size += len(batch[-1][0])
             try:
-                outcomes = await run_in_threadpool(self.outcomes, [rows for rows, _ in batch])
+                outcomes = self.outcomes([rows for rows, _ in batch])
             except Exception as error:  # fail these requests, keep serving
                 outcomes = [error] * len(batch)
             for (_, future), outcome in zip(batch, outcomes, strict=True):
@@ -115,6 +118,14 @@ class Batcher:
                     future.set_exception(outcome)
                 else:
                     future.set_result(outcome)
+
+    async def settle(self) -> None:
+        """Let requests that are already being read join the queue before a pass."""
+        queued = -1
+        while queued != len(self.queue):
+            queued = len(self.queue)
+            for _ in range(SETTLE_STEPS):
+                await asyncio.sleep(0)
 
     def outcomes(self, requests: list[list[dict]]) -> list[Any]:
         """Each request's predictions; a request with a bad value fails alone."""
