@@ -9,13 +9,8 @@ import pytest
 
 from {{ cookiecutter.package_name }}.core.config import Data, parse
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
-from {{ cookiecutter.package_name }}.data import (
-    NORMALIZE,
-    NORMALIZE_ONE,
-    read_raw_csv,
-    recoded,
-)
-from {{ cookiecutter.package_name }}.stages.clean import clean
+from {{ cookiecutter.package_name }}.data import read_checked_csv, read_raw_csv, recoded
+from {{ cookiecutter.package_name }}.stages.clean import clean, clean_parsed
 
 COLUMNS = {
     "kind": {
@@ -225,10 +220,41 @@ def test_only_declared_columns_are_read(tmp_path):
     assert raw["Count"].tolist() == ["3"]  # text, as written, until clean parses it
 
 
-@pytest.mark.parametrize("how", sorted(NORMALIZE))
-def test_one_value_is_normalized_as_a_column_is(how):
-    values = pd.Series(["  Dream ", "BISCOE", "torgersen  ", "x"])
-    assert NORMALIZE[how](values).tolist() == [NORMALIZE_ONE[how](v) for v in values]
+@pytest.mark.parametrize(
+    ("rows", "converts"),
+    [
+        (["A,1.5,3,2020-01-02,", "B, 2.5,4,2020-01-03,"], True),  # " 2.5", padded
+        (["A,1.5,3,2020-01-02,", "B,2.5,4.0,2020-01-03,"], True),  # "4.0" for an int
+        (["A,1.5,3,2020-01-02,", "A,1.5,3,2020-01-02,", "B,NA,.,2020-01-03,"], True),
+    ],
+    ids=["padded number", "integral float", "duplicates and markers"],
+)
+def test_the_typed_read_parses_as_the_text_read_does(tmp_path, rows, converts):
+    path = raw_csv(tmp_path, *rows)
+    data = data_config(target="weight")
+    sources = [column.source for column in data.columns.values()]
+    assert (read_raw_csv(path, NA_VALUES, sources, typed=data.columns) is not None) is converts
+    typed = clean_parsed(read_checked_csv(path, NA_VALUES, data.columns), data)
+    as_text = run_clean(path, target="weight")
+    assert typed[1] == as_text[1]
+    pd.testing.assert_frame_equal(typed[0], as_text[0], check_dtype=False, check_categorical=False)
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("A,heavy,3,2020-01-02,", "'Weight (kg)' fails not float: 'heavy' (line 3)"),
+        ("A,-1,3,2020-01-02,", "fails greater_than_or_equal_to(0.0): '-1' (line 3)"),
+        ("A,1e400,3,2020-01-02,", "fails not float: '1e400' (line 3)"),
+        ("A,1.5,3.5,2020-01-02,", "'Count' fails not int: '3.5' (line 3)"),
+        ("C,1.5,3,2020-01-02,", "'Kind' fails isin(['A', 'B']): 'C' (line 3)"),
+    ],
+)
+def test_the_typed_read_reports_failures_as_written(tmp_path, row, message):
+    path = raw_csv(tmp_path, "A,1.5,3,2020-01-02,", row)
+    with pytest.raises(DataError) as error:
+        read_checked_csv(path, NA_VALUES, data_config().columns)
+    assert message in str(error.value)
 
 
 def test_a_column_with_no_value_at_all_is_recoded_to_missing():

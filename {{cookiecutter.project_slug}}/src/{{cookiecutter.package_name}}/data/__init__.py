@@ -7,6 +7,7 @@ schema is reported by column, check, offending values and CSV line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,7 @@ from ..core.errors import ConfigError, DataError, shorten
 
 SHOWN_FAILURES = 5  # offending values listed per problem; the rest are counted
 NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"  # what parses as a number
-NORMALIZE = {  # a category's or text's raw values before ``allowed`` and ``recode``
-    "strip": lambda values: values.str.strip(),
-    "lower": lambda values: values.str.lower(),
-    "both": lambda values: values.str.strip().str.lower(),
-}
-NORMALIZE_ONE = {  # the same, on one value (an API record's field)
+NORMALIZE = {  # a category's or text's raw value before ``allowed`` and ``recode``
     "strip": str.strip,
     "lower": str.lower,
     "both": lambda value: value.strip().lower(),
@@ -43,10 +39,10 @@ def parse_column(values: pd.Series, column: Column) -> pd.Series:
         dates = pd.to_datetime(pd.Series(distinct, dtype=object), errors="coerce").to_numpy()
         return pd.Series(pd.api.extensions.take(dates, codes, allow_fill=True), values.index)
     if column.type in ("category", "text"):
-        if column.normalize:
-            values = NORMALIZE[column.normalize](values)
-            values = values.mask(values == "")  # nothing left: a missing value
-        return values.astype("category")
+        if not column.normalize:
+            return as_categorical(values)
+        normalize = NORMALIZE[column.normalize]
+        return map_categories(values, lambda value: normalize(str(value)) or None)
     numbers = parse_numbers(values)
     if column.type == "int":
         return numbers.where(numbers == np.floor(numbers)).astype("Int64")
@@ -59,7 +55,7 @@ def parse_numbers(values: pd.Series) -> pd.Series:
     import pyarrow.compute as pc
 
     if pd.api.types.is_numeric_dtype(values.dtype):
-        result = values.astype("float64")
+        result = values.astype("float64", copy=False)
     else:
         text = pa.array(values, type=pa.string(), from_pandas=True)
         try:  # the common case: every value is a plain number, cast in one pass
@@ -68,7 +64,8 @@ def parse_numbers(values: pd.Series) -> pd.Series:
             number_text = pc.if_else(pc.match_substring_regex(text, NUMBER), text, None)
             numbers = pc.cast(pc.utf8_trim_whitespace(number_text), pa.float64())
         result = pd.Series(numbers.to_numpy(zero_copy_only=False), index=values.index)
-    return result.where(np.isfinite(result))
+    finite = np.isfinite(result.to_numpy())
+    return result if finite.all() else result.where(finite)  # no copy in the usual case
 
 
 def build_schema(columns: dict[str, Column]) -> Any:
@@ -88,13 +85,41 @@ def build_schema(columns: dict[str, Column]) -> Any:
     return pa.DataFrameSchema(schema)
 
 
+def read_checked_csv(path: Path, na_values: list[str], columns: dict[str, Column]) -> pd.DataFrame:
+    """The declared columns of a raw CSV, parsed and checked against the schema.
+
+    The file is first read typed (numbers as float64, other columns dictionary-encoded:
+    a small code per row), which keeps memory near the table's own size. Only when a
+    value does not convert or a check fails is it read again as text, so the error can
+    quote each offending value as written, with its line.
+    """
+    import pyarrow as pa
+
+    typed = read_raw_csv(path, na_values, [c.source for c in columns.values()], typed=columns)
+    if typed is not None:
+        parsed, failures = check_rows(typed, columns, path)
+        if not len(failures):
+            del typed
+            pa.default_memory_pool().release_unused()  # the read's buffers, back to the OS
+            return parsed
+    del typed
+    raw = read_raw_csv(path, na_values, [c.source for c in columns.values()])
+    return validate_raw(raw, columns, path)
+
+
 def read_raw_csv(
-    path: Path, na_values: list[str], sources: list[str] | None = None, rows: int | None = None
-) -> pd.DataFrame:
+    path: Path,
+    na_values: list[str],
+    sources: list[str] | None = None,
+    rows: int | None = None,
+    typed: dict[str, Column] | None = None,
+) -> Any:
     """The raw columns as text, with the source's own missing-value markers.
 
     pyarrow parses the file on every core into Arrow strings, and keeps only the
     columns in ``sources`` (every column when None), so memory follows what is declared.
+    With ``typed``, numbers are read as float64 and the rest dictionary-encoded, or None
+    is returned when a value does not convert.
     """
     import pyarrow as pa
     import pyarrow.csv as csv
@@ -108,16 +133,27 @@ def read_raw_csv(
             f"{path}: the header names column(s) {', '.join(map(repr, repeated))} more than "
             "once; rename the copies so each column has one name"
         )
+    types = {name: pa.string() for name in wanted}
+    for column in (typed or {}).values():
+        number = column.type in ("float", "int")
+        types[column.source] = pa.float64() if number else pa.dictionary(pa.int32(), pa.string())
     convert = csv.ConvertOptions(
-        column_types={name: pa.string() for name in wanted},
+        column_types=types,
         include_columns=wanted,
         null_values=na_values,
         strings_can_be_null=True,
     )
-    table = read_table(path, convert, rows)
+    try:
+        table = read_table(path, convert, rows, typed=bool(typed))
+    except Unconvertible:
+        return None
     if table.num_rows == 0:
         raise DataError(f"{path} has a header but no data rows")
     return table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+
+
+class Unconvertible(DataError):
+    """A value that a typed read cannot convert: read the file as text instead."""
 
 
 def read_header(path: Path) -> list[str]:
@@ -132,7 +168,9 @@ def read_header(path: Path) -> list[str]:
     return header
 
 
-def read_table(path: Path, convert: Any, rows: int | None, threads: bool = True) -> Any:
+def read_table(
+    path: Path, convert: Any, rows: int | None, typed: bool = False, threads: bool = True
+) -> Any:
     """The file (or its first ``rows``) as an Arrow table. A row with the wrong number of
     fields is an error naming its line, which a second, single-threaded read numbers."""
     import pyarrow as pa
@@ -160,10 +198,12 @@ def read_table(path: Path, convert: Any, rows: int | None, threads: bool = True)
                     count += batch.num_rows
                 table = pa.Table.from_batches(batches, schema=reader.schema).slice(0, rows)
     except pa.ArrowInvalid as error:
+        if typed and "conversion error" in str(error):
+            raise Unconvertible(path) from None
         reason = shorten(str(error), 200)
         raise DataError(f"{path} cannot be read as UTF-8 CSV: {reason}") from None
     if malformed and threads:
-        return read_table(path, convert, rows, threads=False)
+        return read_table(path, convert, rows, typed, threads=False)
     if malformed:
         row = malformed[0]
         raise DataError(
@@ -213,7 +253,7 @@ def check_rows(
     parsed, failures = parse_rows(raw, columns, source)
     unparsed = {(f["column"].iat[0], i) for f in failures for i in f["index"]}
     try:
-        build_schema(columns).validate(parsed, lazy=True)
+        build_schema(columns).validate(parsed, lazy=True, inplace=True)  # checks only: no copy
     except SchemaErrors as errors:
         cases = errors.failure_cases
         if cases["index"].isna().any():  # a check that cannot run on the column at all
@@ -273,10 +313,18 @@ def tidy(raw: pd.DataFrame, columns: dict[str, Column]) -> pd.DataFrame:
 
 def recoded(values: pd.Series, recode: dict[str, Any]) -> pd.Series:
     """A categorical with its categories renamed; two raw values may become one."""
-    if not isinstance(values.dtype, pd.CategoricalDtype):
-        values = values.astype("category")
-    renamed = [recode.get(category, category) for category in values.cat.categories]
-    codes, categories = pd.factorize(pd.Series(renamed))
+    return map_categories(values, lambda value: recode.get(value, value))
+
+
+def as_categorical(values: pd.Series) -> pd.Series:
+    return values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("category")
+
+
+def map_categories(values: pd.Series, rename: Callable[[Any], Any]) -> pd.Series:
+    """``rename`` applied once per distinct value, not per row: two values may become one,
+    and a value renamed to None becomes missing."""
+    values = as_categorical(values)
+    codes, categories = pd.factorize(pd.Series([rename(c) for c in values.cat.categories]))
     lookup = np.append(codes, -1)  # a missing value (code -1) stays missing
     new_codes = lookup[values.cat.codes.to_numpy()]
     return pd.Series(pd.Categorical.from_codes(new_codes, categories), index=values.index)

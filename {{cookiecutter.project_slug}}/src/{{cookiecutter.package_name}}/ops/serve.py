@@ -26,7 +26,7 @@ from ..core import paths
 from ..core.config import Column, Params, load_params
 from ..core.errors import DataError, PipelineError, shorten
 from ..core.files import read_json
-from ..data import NORMALIZE_ONE, describe_failures, parse_rows, tidy
+from ..data import NORMALIZE, describe_failures, parse_rows, tidy
 from ..modeling import load_model, model_version
 from .predict import predict_tidy
 
@@ -56,7 +56,7 @@ def field_for(column: Column) -> tuple[Any, Any]:
 
 def normalizer(how: str) -> Callable[[Any], Any]:
     """Normalize text as clean does; nothing left is a missing value."""
-    normalize = NORMALIZE_ONE[how]
+    normalize = NORMALIZE[how]
     return lambda value: (normalize(value) or None) if isinstance(value, str) else value
 
 

@@ -15,26 +15,27 @@ from ..core import paths
 from ..core.config import Data, load_params
 from ..core.errors import DataError, run_main
 from ..core.files import write_json, write_parquet
-from ..data import read_raw_csv, tidy, validate_raw
+from ..data import read_checked_csv, tidy, validate_raw
 
 
 def drop_unusable_rows(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, dict[str, int]]:
     """Drop exact duplicate rows, then rows without a target; count each reason."""
-    deduplicated = frame.drop_duplicates()
-    labelled = deduplicated.dropna(subset=[target])
-    dropped = {
-        "duplicate": len(frame) - len(deduplicated),
-        "missing_target": len(deduplicated) - len(labelled),
-    }
-    return labelled.reset_index(drop=True), dropped
+    duplicate = frame.duplicated().to_numpy()
+    unlabelled = frame[target].isna().to_numpy() & ~duplicate
+    dropped = {"duplicate": int(duplicate.sum()), "missing_target": int(unlabelled.sum())}
+    return frame[~(duplicate | unlabelled)].reset_index(drop=True), dropped  # one copy
 
 
 def clean(raw: pd.DataFrame, data: Data, source: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Validate, tidy and filter a raw frame; return it with its quality report."""
-    tidied = tidy(validate_raw(raw, data.columns, source), data.columns)
-    frame, dropped = drop_unusable_rows(tidied, data.target)
+    return clean_parsed(validate_raw(raw, data.columns, source), data)
+
+
+def clean_parsed(parsed: pd.DataFrame, data: Data) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Tidy and filter rows that passed the schema; return them with the quality report."""
+    frame, dropped = drop_unusable_rows(tidy(parsed, data.columns), data.target)
     return frame, {
-        "rows_in": len(raw),
+        "rows_in": len(parsed),
         "rows_out": len(frame),
         "rows_dropped": dropped,
         "missing_values": {column: int(n) for column, n in frame.isna().sum().items()},
@@ -48,9 +49,8 @@ def main() -> None:
             f"{data.raw_path} not found. Put your raw data there and version it with "
             f"`dvc add {data.raw_path}`, or point data.raw_path in conf/data/ at it."
         )
-    sources = [column.source for column in data.columns.values()]
-    raw = read_raw_csv(data.raw_path, data.na_values, sources)
-    frame, report = clean(raw, data, data.raw_path)
+    parsed = read_checked_csv(data.raw_path, data.na_values, data.columns)
+    frame, report = clean_parsed(parsed, data)
     write_parquet(frame, paths.CLEAN)
     write_json(report.pop("missing_values"), paths.MISSING_VALUES)
     write_json(report, paths.DATA_QUALITY)
