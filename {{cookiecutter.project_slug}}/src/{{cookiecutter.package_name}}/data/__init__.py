@@ -55,7 +55,7 @@ def parse_numbers(values: pd.Series) -> pd.Series:
     import pyarrow.compute as pc
 
     if pd.api.types.is_numeric_dtype(values.dtype):
-        result = values.astype("float64", copy=False)
+        result = values if values.dtype == "float64" else values.astype("float64")
     else:
         text = pa.array(values, type=pa.string(), from_pandas=True)
         try:  # the common case: every value is a plain number, cast in one pass
