@@ -18,7 +18,14 @@ from ..core.config import Params, load_params
 from ..core.errors import run_main
 from ..core.files import read_parquet, write_csv, write_json
 from ..evaluation import score
-from ..modeling import build_estimator, build_pipeline, check_columns, model_inputs, save_model
+from ..modeling import (
+    build_estimator,
+    build_pipeline,
+    check_columns,
+    model_inputs,
+    save_model,
+    target_values,
+)
 
 CANDIDATE_COLUMNS = ["candidate", "rank", "mean_score", "std_score"]
 
@@ -30,17 +37,17 @@ def fit_or_tune(
     target, features = params.data.target, params.features
     check_columns(train, [*features.inputs, target], paths.TRAIN)
     model = build_pipeline(features, build_estimator(params.model, params.classification))
-    inputs = model_inputs(train, features)
+    inputs, y = model_inputs(train, features), target_values(train[target], params.classification)
     if not params.tuning.enabled:
         return (
-            model.fit(inputs, train[target]),
+            model.fit(inputs, y),
             {"enabled": False},
             pd.DataFrame(columns=CANDIDATE_COLUMNS),
         )
     from ..tuning import tune  # scipy and the search only when asked for
 
     model, summary, candidates = tune(
-        model, inputs, train[target], params.model.search_space, params.tuning,
+        model, inputs, y, params.model.search_space, params.tuning,
         params.classification, params.seed,
     )  # fmt: skip
     return model, {"enabled": True, **summary}, candidates
