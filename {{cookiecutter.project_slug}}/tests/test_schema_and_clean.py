@@ -9,7 +9,11 @@ import pytest
 
 from {{ cookiecutter.package_name }}.core.config import Data, parse
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
-from {{ cookiecutter.package_name }}.data import read_checked_csv, read_raw_csv, recoded
+from {{ cookiecutter.package_name }}.data import (
+    read_checked_csv,
+    read_raw_csv,
+    recoded,
+)
 from {{ cookiecutter.package_name }}.stages.clean import clean, clean_parsed
 
 COLUMNS = {
