@@ -26,6 +26,11 @@ NORMALIZE = {  # a category's or text's raw value before ``allowed`` and ``recod
 }
 
 
+def normalized(value: Any, how: str) -> Any:
+    """One text value normalized as ``how`` says; nothing left is a missing value."""
+    return (NORMALIZE[how](value) or None) if isinstance(value, str) else value
+
+
 def parse_column(values: pd.Series, column: Column) -> pd.Series:
     """Raw text as the declared type; a value that does not parse becomes missing.
 
@@ -41,8 +46,7 @@ def parse_column(values: pd.Series, column: Column) -> pd.Series:
     if column.type in ("category", "text"):
         if not column.normalize:
             return as_categorical(values)
-        normalize = NORMALIZE[column.normalize]
-        return map_categories(values, lambda value: normalize(str(value)) or None)
+        return map_categories(values, lambda value: normalized(value, column.normalize))
     numbers = parse_numbers(values)
     if column.type == "int":
         return numbers.where(numbers == np.floor(numbers)).astype("Int64")
@@ -95,16 +99,14 @@ def read_checked_csv(path: Path, na_values: list[str], columns: dict[str, Column
     """
     import pyarrow as pa
 
-    typed = read_raw_csv(path, na_values, [c.source for c in columns.values()], typed=columns)
-    if typed is not None:
-        parsed, failures = check_rows(typed, columns, path)
-        if not len(failures):
-            del typed
-            pa.default_memory_pool().release_unused()  # the read's buffers, back to the OS
-            return parsed
-    del typed
-    raw = read_raw_csv(path, na_values, [c.source for c in columns.values()])
-    return validate_raw(raw, columns, path)
+    sources = [column.source for column in columns.values()]
+    typed = read_raw_csv(path, na_values, sources, typed=columns)
+    parsed, failures = (None, None) if typed is None else check_rows(typed, columns, path)
+    del typed  # its buffers go back to the OS before the next step needs memory
+    pa.default_memory_pool().release_unused()
+    if parsed is not None and not len(failures):
+        return parsed
+    return validate_raw(read_raw_csv(path, na_values, sources), columns, path)
 
 
 def read_raw_csv(

@@ -13,6 +13,7 @@ training code (parsing, tidying, derived features) and the model, in batches.
 import argparse
 import asyncio
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any, Literal, Optional, Union
 
 import numpy as np
@@ -26,7 +27,7 @@ from ..core import paths
 from ..core.config import Column, Params, load_params
 from ..core.errors import DataError, PipelineError, shorten
 from ..core.files import read_json
-from ..data import NORMALIZE, describe_failures, parse_rows, tidy
+from ..data import describe_failures, normalized, parse_rows, tidy
 from ..modeling import load_model, model_version
 from .predict import predict_tidy
 
@@ -46,18 +47,12 @@ def field_for(column: Column) -> tuple[Any, Any]:
     if column.allowed is not None:
         kind, limits = Literal[tuple(str(value) for value in column.allowed)], {}
     if column.normalize:  # as clean does, before the allowed values are checked
-        kind = Annotated[kind, BeforeValidator(normalizer(column.normalize))]
+        kind = Annotated[kind, BeforeValidator(partial(normalized, how=column.normalize))]
     if not column.required:
         kind = Optional[kind]  # noqa: UP045 - built at run time from the schema
     default = ... if column.required else None
     limits = {name: value for name, value in limits.items() if value is not None}
     return kind, Field(default, alias=column.source, **limits)
-
-
-def normalizer(how: str) -> Callable[[Any], Any]:
-    """Normalize text as clean does; nothing left is a missing value."""
-    normalize = NORMALIZE[how]
-    return lambda value: (normalize(value) or None) if isinstance(value, str) else value
 
 
 def record_model(columns: dict[str, Column]) -> type[BaseModel]:
