@@ -7,7 +7,7 @@ demo's real rows resampled, each number jittered by about 1 % and kept inside th
 schema's bounds) and prints, as Markdown tables:
 
 - stages: each stage run directly (``python -m <package>.stages.<name>``) in order,
-  with wall time and peak resident memory of its process (``os.wait4``);
+  with wall time and peak resident memory of its largest process;
 - repro: a cold ``dvc repro`` and, after a model-parameter change, an incremental one;
 - api: ``serve`` on 127.0.0.1, single-record requests from 16 keep-alive connections
   (fixed request count and time limit), then 1,000-record requests;
@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import itertools
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -72,19 +71,30 @@ def write_rows(rows: int, target: Path, seed: int = 0) -> None:
             chunk.to_csv(handle, index=False, header=start == 0, lineterminator="\n")
 
 
+# Starts a command and writes its peak RSS (KiB, the largest process it waited for) to a
+# file. Linux starts a child's peak RSS at its parent's RSS, so commands are started from
+# this small process rather than from the benchmark, which has held the generated rows.
+LAUNCHER = """
+import pathlib, resource, subprocess, sys
+code = subprocess.call(sys.argv[2:])
+pathlib.Path(sys.argv[1]).write_text(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(code)
+"""
+
+
 def measured(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS bytes of ``command`` (its own process and children)."""
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.perf_counter() - start
-    if process.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{output.decode(errors='replace')}")
-    return seconds, usage.ru_maxrss * 1024
+    """Wall seconds and peak RSS bytes of ``command`` (its largest process)."""
+    with tempfile.TemporaryDirectory() as folder:
+        peak_file = Path(folder) / "peak"
+        start = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-c", LAUNCHER, str(peak_file), *command],
+            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        seconds = time.perf_counter() - start
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout.decode(errors='replace')}")
+        return seconds, int(peak_file.read_text()) * 1024
 
 
 def gigabytes(count: int) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -14,7 +15,11 @@ from {{ cookiecutter.package_name }}.data import (
     read_raw_csv,
     recoded,
 )
-from {{ cookiecutter.package_name }}.stages.clean import clean, clean_parsed
+from {{ cookiecutter.package_name }}.stages.clean import (
+    clean,
+    clean_parsed,
+    duplicate_rows,
+)
 
 COLUMNS = {
     "kind": {
@@ -67,6 +72,22 @@ def test_clean_renames_parses_recodes_and_counts_drops(tmp_path):
     assert report["rows_in"] == 4
     assert report["rows_out"] == 2
     assert report["rows_dropped"] == {"duplicate": 1, "missing_target": 1}
+
+
+def test_duplicates_found_by_hash_are_exactly_the_repeated_rows():
+    rng = np.random.default_rng(0)
+    picks = rng.integers(0, 40, size=2_000)  # 40 distinct rows, each repeated many times
+    frame = pd.DataFrame(
+        {
+            "kind": pd.Categorical(np.array(["a", "b", None], dtype=object)[picks % 3]),
+            "weight": np.where(picks % 5 == 0, np.nan, picks / 7),
+            "count": pd.array(np.where(picks % 4 == 0, None, picks // 2), dtype="Int64"),
+        }
+    )
+    expected = frame.astype(str).duplicated().to_numpy()  # pandas, comparing whole rows
+    assert expected.sum() == len(frame) - len(frame.astype(str).drop_duplicates())
+    assert (duplicate_rows(frame) == expected).all()
+    assert duplicate_rows(frame.drop_duplicates()).sum() == 0
 
 
 def test_missing_values_are_counted_per_column(tmp_path):
