@@ -46,13 +46,14 @@ def raw_csv(tmp_path: Path, *rows: str) -> Path:
     return write_csv(tmp_path / "raw.csv", "\n".join([header, *rows]) + "\n")
 
 
-def data_config(target: str = "kind", columns=COLUMNS) -> Data:
+def data_config(target: str = "kind", columns=COLUMNS, **dialect: str) -> Data:
     config = {"raw_path": "raw.csv", "target": target, "na_values": NA_VALUES, "columns": columns}
-    return parse(Data, config, "params.yaml", "data")
+    return parse(Data, {**config, **dialect}, "params.yaml", "data")
 
 
-def run_clean(path: Path, target: str = "kind", columns=COLUMNS):
-    return clean(read_raw_csv(path, NA_VALUES), data_config(target, columns), path)
+def run_clean(path: Path, target: str = "kind", columns=COLUMNS, **dialect: str):
+    data = data_config(target, columns, **dialect)
+    return clean(read_raw_csv(path, NA_VALUES, **data.dialect()), data, path)
 
 
 def test_clean_renames_parses_recodes_and_counts_drops(tmp_path):
@@ -225,17 +226,37 @@ def test_a_repeated_header_is_refused_not_renamed(tmp_path):
         run_clean(path)
 
 
-def test_a_file_with_another_separator_gets_a_hint(tmp_path):
+def test_a_file_with_another_separator_gets_a_hint_and_reads_with_that_delimiter(tmp_path):
     path = write_csv(tmp_path / "raw.csv", "Kind;Weight (kg);Count;Seen\nA;1;2;2020-01-02\n")
-    with pytest.raises(DataError, match="separated by something else than commas"):
+    with pytest.raises(DataError, match=r"set data\.delimiter: ';' in conf/data/"):
         run_clean(path)
+    frame, _ = run_clean(path, delimiter=";")
+    assert frame["weight"].tolist() == [1.0]
 
 
 def test_a_file_that_is_not_utf8_is_a_clean_error(tmp_path):
     path = tmp_path / "raw.csv"
-    path.write_bytes("Kind,Weight (kg),Count,Seen\nA,1,2,caf\xe9\n".encode("latin-1"))
-    with pytest.raises(DataError, match="cannot be read as UTF-8 CSV"):
+    text = "Kind,Weight (kg),Count,Seen\nA,1,2,2020-01-02\nB,1,2,caf\xe9\n"
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(DataError, match=r"line 3: byte b'\\xe9' is not valid utf-8\. Set data\."):
         run_clean(path)
+    with pytest.raises(DataError, match="'caf\u00e9' \\(line 3\\)"):  # read, then refused as a date
+        run_clean(path, encoding="latin-1")
+
+
+def test_a_bad_row_that_is_not_utf8_either_names_its_line_without_a_traceback(tmp_path, capfd):
+    path = tmp_path / "raw.csv"
+    path.write_bytes(b"Kind,Weight (kg),Count,Seen\nA,1,2,2020-01-02\nB,1,2,2020-01-02,x\xe9\n")
+    with pytest.raises(DataError, match="line 3: byte"):
+        run_clean(path)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_an_unknown_encoding_or_a_long_delimiter_names_the_key():
+    with pytest.raises(ConfigError, match=r"data\.encoding: .*unknown encoding 'klingon'"):
+        data_config(encoding="klingon")
+    with pytest.raises(ConfigError, match=r"data\.delimiter: String should have at most 1"):
+        data_config(delimiter=";;")
 
 
 def test_only_declared_columns_are_read(tmp_path):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import pickle
+import stat
 from math import prod
 from pathlib import Path
 
@@ -52,8 +55,60 @@ def test_model_of_the_wrong_task_is_refused(tabular_params):
 
 
 def test_unknown_model_class_is_a_config_error(tabular_params):
-    with pytest.raises(ConfigError, match="model could not be built"):
+    with pytest.raises(ConfigError, match="NoSuchModel' cannot be imported"):
         build_estimator(Model(target="sklearn.linear_model.NoSuchModel"), True)
+
+
+def test_a_target_that_is_not_an_estimator_class_is_refused_before_it_is_called(tmp_path):
+    made = tmp_path / "made"
+    model = Model.model_validate({"_target_": "tempfile.mkdtemp", "dir": str(made)})
+    with pytest.raises(ConfigError, match=r"'tempfile\.mkdtemp' is not a scikit-learn estimator"):
+        build_estimator(model, True)
+    assert not made.exists()
+
+
+def test_an_invalid_estimator_argument_names_its_params_key(tabular_params):
+    target = (
+        "sklearn.linear_model.LogisticRegression"
+        if tabular_params.classification
+        else "sklearn.linear_model.Ridge"
+    )
+    argument = "C" if tabular_params.classification else "alpha"
+    model = Model.model_validate({"_target_": target, argument: -1})
+    with pytest.raises(ConfigError, match=rf"params.yaml: model.{argument}: The '{argument}'"):
+        build_estimator(model, tabular_params.classification)
+
+
+def test_the_same_model_saves_to_the_same_bytes_with_normal_permissions(
+    tabular, tabular_params, tmp_path, params_with
+):
+    model, _, _ = fit_or_tune(tabular, params_with(model=model_config(MODEL_CHOICES[0])))
+    first, second = tmp_path / "first.skops", tmp_path / "second.skops"
+    stale = tmp_path / ".second.skops.killed.tmp"  # left by a killed write
+    stale.write_bytes(b"half")
+    previous = os.umask(0o022)
+    try:
+        save_model(model, first)
+        save_model(model, second)
+    finally:
+        os.umask(previous)
+    assert first.read_bytes() == second.read_bytes()
+    assert stat.S_IMODE(second.stat().st_mode) == 0o644
+    assert not stale.exists()
+    inputs = model_inputs(tabular, tabular_params.features)
+    assert (load_model(second).predict(inputs) == model.predict(inputs)).all()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"PK\x03\x04 truncated", pickle.dumps({"a": 1})],
+    ids=["empty", "truncated", "pickle"],
+)
+def test_a_damaged_model_file_is_refused_with_how_to_rebuild_it(tmp_path, content):
+    path = tmp_path / "model.skops"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=r"model.skops is not a readable skops .*dvc repro train"):
+        load_model(path)
 
 
 def test_missing_feature_column_is_named(tabular, params_with):
@@ -83,6 +138,16 @@ def test_untrusted_model_file_is_refused(tabular, tabular_params, tmp_path):
     path = tmp_path / "model.skops"
     save_model(model, path)
     with pytest.raises(DataError, match=r"not trusted: .*Unlisted"):
+        load_model(path)
+
+
+def test_a_type_skops_trusts_but_the_project_does_not_list_is_refused(tabular, tmp_path):
+    from sklearn.svm import SVC
+
+    model = SVC().fit(tabular[["x"]].fillna(0), tabular["x"].fillna(0) > 0)
+    path = tmp_path / "model.skops"
+    save_model(model, path)
+    with pytest.raises(DataError, match=r"not trusted: sklearn.svm._classes.SVC"):
         load_model(path)
 
 

@@ -9,6 +9,8 @@ skops stores the model without pickle; loading accepts only the types listed in
 
 from __future__ import annotations
 
+import importlib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +22,20 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from .core import model_file
 from .core.config import Features, Model
 from .core.errors import ConfigError, DataError
-from .core.files import file_md5, write_with
+from .core.files import file_md5
 
 # Every type a pipeline built from the shipped conf/model/ files contains, listed in
 # full rather than left to skops' defaults. A model you add may need more: loading it
 # names the missing ones. Check each is a class you expect before adding it.
 TRUSTED_TYPES = [
+    "builtins.dict",
+    "builtins.list",
+    "builtins.slice",
+    "builtins.str",
+    "builtins.tuple",
     "numpy.dtype",
     "numpy.float64",
     "numpy.int64",
@@ -64,11 +72,49 @@ TRUSTED_TYPES = [
 ]
 
 
+def estimator_class(target: str) -> type:
+    """The class ``_target_`` names, checked to be an estimator before anything is called."""
+    module_name, _, class_name = target.rpartition(".")
+    if not module_name:
+        raise ConfigError(
+            f"params.yaml: model._target_ {target!r}: name a class as module.Class, "
+            "e.g. sklearn.linear_model.Ridge"
+        )
+    try:
+        found = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError, ValueError) as error:
+        raise ConfigError(
+            f"params.yaml: model._target_ {target!r} cannot be imported: {error}"
+        ) from None
+    if not isinstance(found, type) or not all(
+        callable(getattr(found, name, None)) for name in ("fit", "get_params")
+    ):
+        raise ConfigError(
+            f"params.yaml: model._target_ {target!r} is not a scikit-learn estimator class "
+            "(a class with fit and get_params)"
+        )
+    return found
+
+
+def checked_arguments(estimator: Any) -> None:
+    """scikit-learn's own check of the arguments, reported as the params.yaml key."""
+    validate = getattr(estimator, "_validate_params", None)  # scikit-learn >= 1.2
+    if validate is None:
+        return
+    try:
+        validate()
+    except (ValueError, TypeError) as error:
+        name = re.search(r"The '(\w+)' parameter", str(error))
+        key = f"model.{name.group(1)}" if name else "model"
+        raise ConfigError(f"params.yaml: {key}: {error}") from None
+
+
 def build_estimator(model: Model, classification: bool) -> Any:
     """Instantiate ``model`` (without its search space) and check it suits the task."""
     from hydra.errors import HydraException
     from hydra.utils import instantiate
 
+    estimator_class(model.target)  # before instantiate calls anything
     try:
         estimator = instantiate({"_target_": model.target, **model.arguments})
     except HydraException as error:
@@ -79,6 +125,7 @@ def build_estimator(model: Model, classification: bool) -> Any:
         raise ConfigError(
             f"params.yaml: model._target_ {model.target} is not a {kind}, but task is {task!r}"
         )
+    checked_arguments(estimator)
     return estimator
 
 
@@ -158,21 +205,9 @@ def model_version(path: Path) -> str:
 
 
 def save_model(model: Pipeline, path: Path) -> None:
-    import skops.io as sio
-
-    write_with(path, lambda temporary: sio.dump(model, temporary))
+    model_file.save(model, path)
 
 
 def load_model(path: Path) -> Pipeline:
-    """Load a skops model, refusing any type that is not explicitly trusted."""
-    import skops.io as sio
-
-    if not Path(path).is_file():
-        raise DataError(f"{path} not found. It is produced by the train stage: run `dvc repro`.")
-    untrusted = sorted(set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES))
-    if untrusted:
-        raise DataError(
-            f"{path} contains types that are not trusted: {', '.join(untrusted)}. If you "
-            "created this model yourself, add them to TRUSTED_TYPES in modeling.py."
-        )
-    return sio.load(path, trusted=TRUSTED_TYPES)
+    """Load a skops model, refusing any type that is not in ``TRUSTED_TYPES``."""
+    return model_file.load(path, TRUSTED_TYPES)

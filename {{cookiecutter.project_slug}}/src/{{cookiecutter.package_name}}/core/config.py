@@ -7,6 +7,7 @@ a missing key stops a command before any work, naming the params.yaml key.
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,7 +41,22 @@ class Data(Section):
     raw_path: Path
     target: str
     na_values: list[str] = []
+    encoding: str = "utf-8"  # any Python codec name: latin-1, cp1252, utf-16, ...
+    delimiter: str = Field(",", min_length=1, max_length=1)
     columns: dict[str, Column] = Field(min_length=1)
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, encoding: str) -> str:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ValueError(f"unknown encoding {encoding!r}") from None
+        return encoding
+
+    def dialect(self) -> dict[str, str]:
+        """How the raw CSV is written, as the readers in data/ take it."""
+        return {"encoding": self.encoding, "delimiter": self.delimiter}
 
     @field_validator("columns")
     @classmethod

@@ -2,13 +2,17 @@
 
 Commands raise these with a message that says what is wrong and where (file, key,
 column, rows). ``run_main`` prints that message without a traceback and exits non-zero,
-so ``dvc repro`` stops loudly and DVC records nothing for the stage.
+so ``dvc repro`` stops loudly and DVC records nothing for the stage. Set
+``{{ cookiecutter.package_name | upper }}_DEBUG=1`` to see the full traceback instead.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
+
+DEBUG_VARIABLE = "{{ cookiecutter.package_name | upper }}_DEBUG"
 
 
 class PipelineError(Exception):
@@ -28,6 +32,8 @@ def run_main(main: Callable[[], None]) -> None:
     try:
         main()
     except PipelineError as error:
+        if os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
+            raise
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(1) from None
 

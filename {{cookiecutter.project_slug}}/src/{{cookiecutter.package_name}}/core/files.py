@@ -22,16 +22,35 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+def temporary_files(target: Path) -> list[Path]:
+    """Writes of ``target`` in progress, or left behind by a killed process."""
+    return list(target.parent.glob(f".{target.name}.*.tmp"))
+
+
+def default_mode() -> int:
+    """The mode a new file gets under the current umask (0644 under the usual 022)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; rename it over ``target`` on success."""
+    """Yield a temporary path beside ``target``; rename it over ``target`` on success.
+
+    The name matches ``.*.tmp``, which .gitignore and .dvcignore leave out; stale ones
+    from an earlier, killed write of the same file are removed first.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in temporary_files(target):
+        stale.unlink(missing_ok=True)
     handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(handle)
     temporary = Path(name)
     try:
         yield temporary
+        os.chmod(temporary, default_mode())  # mkstemp makes 0600
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)

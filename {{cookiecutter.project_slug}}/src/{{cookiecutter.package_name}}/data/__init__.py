@@ -7,6 +7,8 @@ schema is reported by column, check, offending values and CSV line.
 
 from __future__ import annotations
 
+import codecs
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from ..core.config import Column
 from ..core.errors import ConfigError, DataError, shorten
 
 SHOWN_FAILURES = 5  # offending values listed per problem; the rest are counted
+SHOWN_COLUMNS = 30  # header names listed when a declared column is missing
 NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"  # what parses as a number
 NORMALIZE = {  # a category's or text's raw value before ``allowed`` and ``recode``
     "strip": str.strip,
@@ -89,7 +92,9 @@ def build_schema(columns: dict[str, Column]) -> Any:
     return pa.DataFrameSchema(schema)
 
 
-def read_checked_csv(path: Path, na_values: list[str], columns: dict[str, Column]) -> pd.DataFrame:
+def read_checked_csv(
+    path: Path, na_values: list[str], columns: dict[str, Column], **dialect: str
+) -> pd.DataFrame:
     """The declared columns of a raw CSV, parsed and checked against the schema.
 
     The file is first read typed (numbers as float64, other columns dictionary-encoded:
@@ -100,13 +105,13 @@ def read_checked_csv(path: Path, na_values: list[str], columns: dict[str, Column
     import pyarrow as pa
 
     sources = [column.source for column in columns.values()]
-    typed = read_raw_csv(path, na_values, sources, typed=columns)
+    typed = read_raw_csv(path, na_values, sources, typed=columns, **dialect)
     parsed, failures = (None, None) if typed is None else check_rows(typed, columns, path)
     del typed  # its buffers go back to the OS before the next step needs memory
     pa.default_memory_pool().release_unused()
     if parsed is not None and not len(failures):
         return parsed
-    return validate_raw(read_raw_csv(path, na_values, sources), columns, path)
+    return validate_raw(read_raw_csv(path, na_values, sources, **dialect), columns, path)
 
 
 def read_raw_csv(
@@ -115,19 +120,22 @@ def read_raw_csv(
     sources: list[str] | None = None,
     rows: int | None = None,
     typed: dict[str, Column] | None = None,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
 ) -> Any:
     """The raw columns as text, with the source's own missing-value markers.
 
     pyarrow parses the file on every core into Arrow strings, and keeps only the
     columns in ``sources`` (every column when None), so memory follows what is declared.
     With ``typed``, numbers are read as float64 and the rest dictionary-encoded, or None
-    is returned when a value does not convert.
+    is returned when a value does not convert. ``encoding`` and ``delimiter`` are
+    ``data.encoding`` and ``data.delimiter`` in conf/data/.
     """
     import pyarrow as pa
     import pyarrow.csv as csv
 
     path = Path(path)
-    header = read_header(path)
+    header = read_header(path, encoding, delimiter)
     wanted = header if sources is None else list(dict.fromkeys(sources))
     require_columns(header, wanted, path)
     if repeated := sorted({name for name in wanted if header.count(name) > 1}):
@@ -146,7 +154,7 @@ def read_raw_csv(
         strings_can_be_null=True,
     )
     try:
-        table = read_table(path, convert, rows, typed=bool(typed))
+        table = read_table(path, convert, rows, typed=bool(typed), dialect=(encoding, delimiter))
     except Unconvertible:
         return None
     if table.num_rows == 0:
@@ -158,20 +166,29 @@ class Unconvertible(DataError):
     """A value that a typed read cannot convert: read the file as text instead."""
 
 
-def read_header(path: Path) -> list[str]:
+def read_header(path: Path, encoding: str = "utf-8", delimiter: str = ",") -> list[str]:
     import csv
 
     if not path.is_file():
         raise DataError(f"{path} not found")
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
-        header = next(csv.reader(handle), None)
+    try:
+        encoding = "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
+    except LookupError:
+        raise ConfigError(f"unknown encoding {encoding!r} for {path}") from None
+    with path.open(encoding=encoding, errors="replace", newline="") as handle:
+        header = next(csv.reader(handle, delimiter=delimiter), None)
     if not header:
         raise DataError(f"{path} is empty: expected a CSV file with a header row")
     return header
 
 
 def read_table(
-    path: Path, convert: Any, rows: int | None, typed: bool = False, threads: bool = True
+    path: Path,
+    convert: Any,
+    rows: int | None,
+    typed: bool = False,
+    threads: bool = True,
+    dialect: tuple[str, str] = ("utf-8", ","),
 ) -> Any:
     """The file (or its first ``rows``) as an Arrow table. A row with the wrong number of
     fields is an error naming its line, which a second, single-threaded read numbers."""
@@ -185,10 +202,14 @@ def read_table(
         return "skip"
 
     options = {
-        "read_options": csv.ReadOptions(use_threads=threads),
-        "parse_options": csv.ParseOptions(newlines_in_values=True, invalid_row_handler=refuse),
+        "read_options": csv.ReadOptions(use_threads=threads, encoding=dialect[0]),
+        "parse_options": csv.ParseOptions(
+            delimiter=dialect[1], newlines_in_values=True, invalid_row_handler=refuse
+        ),
         "convert_options": convert,
     }
+    undecoded: list[Any] = []  # pyarrow cannot hand over a bad row that is not ``encoding``
+    hook, sys.unraisablehook = sys.unraisablehook, undecoded.append
     try:
         if rows is None:
             table = csv.read_csv(path, **options)
@@ -202,10 +223,13 @@ def read_table(
     except pa.ArrowInvalid as error:
         if typed and "conversion error" in str(error):
             raise Unconvertible(path) from None
-        reason = shorten(str(error), 200)
-        raise DataError(f"{path} cannot be read as UTF-8 CSV: {reason}") from None
+        if undecoded or "UTF8" in str(error) or "UTF-8" in str(error):
+            raise DataError(undecodable(path, dialect[0])) from None
+        raise DataError(f"{path} cannot be read as CSV: {shorten(str(error), 200)}") from None
+    finally:
+        sys.unraisablehook = hook
     if malformed and threads:
-        return read_table(path, convert, rows, typed, threads=False)
+        return read_table(path, convert, rows, typed, threads=False, dialect=dialect)
     if malformed:
         row = malformed[0]
         raise DataError(
@@ -215,15 +239,39 @@ def read_table(
     return table
 
 
+def undecodable(path: Path, encoding: str) -> str:
+    """Where a file stops being valid ``encoding``: its line, and the fix."""
+    decoder, line = codecs.getincrementaldecoder(encoding)(), 1
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as error:
+                line += chunk[: error.start].count(b"\n")
+                byte = chunk[error.start : error.start + 1]
+                return (
+                    f"{path}, line {line}: byte {byte!r} is not valid {encoding}. Set "
+                    "data.encoding in conf/data/ to the file's encoding (for example "
+                    "latin-1 or cp1252), or re-save the file as UTF-8."
+                )
+            line += chunk.count(b"\n")
+    return f"{path} is not valid {encoding}: set data.encoding in conf/data/"
+
+
 def require_columns(found: list[str], wanted: list[str], source: Any) -> None:
     missing = [name for name in wanted if name not in found]
     if missing:
         hint = ""
-        if len(found) == 1 and any(mark in found[0] for mark in ";\t|"):
-            hint = " The header is one column: is the file separated by something else than commas?"
+        if len(found) == 1 and (marks := [m for m in ";\t|" if m in found[0]]):
+            hint = (
+                f" The header is one column holding {marks[0]!r}: if that separates the "
+                f"columns, set data.delimiter: {marks[0]!r} in conf/data/."
+            )
+        shown = ", ".join(shorten(name, 40) for name in found[:SHOWN_COLUMNS])
+        more = f" and {len(found) - SHOWN_COLUMNS} more" if len(found) > SHOWN_COLUMNS else ""
         raise DataError(
-            f"{source}: missing column(s) {', '.join(map(repr, missing))}. "
-            f"Found: {', '.join(map(repr, found))}.{hint}"
+            f"{source}: missing column(s) {', '.join(shorten(m, 40) for m in missing)}. "
+            f"Found: {shown}{more}.{hint}"
         )
 
 

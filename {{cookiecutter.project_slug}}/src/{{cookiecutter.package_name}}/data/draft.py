@@ -118,9 +118,12 @@ def left_out(name: str, inferred: dict[str, Any], values: pd.Series) -> str | No
     return None
 
 
-def draft(csv: Path, target: str, task: str, rows: int) -> tuple[str, str, str]:
+def draft(
+    csv: Path, target: str, task: str, rows: int, encoding: str = "utf-8", delimiter: str = ","
+) -> tuple[str, str, str]:
     """The data config, the feature config and a summary, all as text."""
-    text = read_raw_csv(csv, [], rows=rows)  # every cell as written, none missing yet
+    dialect = {"encoding": encoding, "delimiter": delimiter}
+    text = read_raw_csv(csv, [], rows=rows, **dialect)  # every cell as written, none missing
     markers = missing_markers(text)
     raw = text.mask(text.isin(markers))
     names = {header: snake_case(header) for header in raw.columns}
@@ -146,6 +149,7 @@ def draft(csv: Path, target: str, task: str, rows: int) -> tuple[str, str, str]:
         f"raw_path: {dump(str(csv))}",
         f"target: {target}",
         f"na_values: {dump(markers)}  # the markers this file uses for a missing value",
+        *(f"{key}: {dump(value)}" for key, value in dialect.items()),
         "columns:",
         *columns,
     ]
@@ -176,6 +180,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--target", required=True, help="the column to predict")
     parser.add_argument("--task", choices=["classification", "regression"])
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows to read at most")
+    parser.add_argument("--encoding", default="utf-8", help="the file's encoding, e.g. latin-1")
+    parser.add_argument("--delimiter", default=",", help="the field separator, e.g. ';'")
     parser.add_argument("--force", action="store_true", help="overwrite existing drafts")
     args = parser.parse_args(argv)
     task = compose_params()["task"]
@@ -191,7 +197,9 @@ def main(argv: list[str] | None = None) -> None:
             continue
         if path != FEATURES or yaml.safe_load(path.read_text()) != UNTOUCHED_FEATURES:
             raise ConfigError(f"{path} exists: pass --force to overwrite it")
-    data_text, features_text, summary = draft(args.csv, args.target, task, args.rows)
+    data_text, features_text, summary = draft(
+        args.csv, args.target, task, args.rows, args.encoding, args.delimiter
+    )
     files = {
         data_file: data_text,
         FEATURES: features_text,

@@ -21,12 +21,21 @@ TEMPLATE = Path(__file__).with_name("template.md")
 LIBRARIES = ["scikit-learn", "pandas", "numpy", "skops", "dvc", "hydra-core"]
 
 
+# What a model is trained from. Results (dvc.lock, reports/) are left out: a clean
+# `dvc repro` rewrites them, and they do not change what was trained.
+SOURCES = ["src", "conf", "params.yaml", "dvc.yaml", "pyproject.toml"]
+
+
 def current_commit() -> dict[str, Any]:
-    """HEAD, and whether the working tree differs from it (then the card says so)."""
-    head = git("rev-parse", "HEAD")
-    if head.returncode != 0:
+    """The last commit that changed the code or config, and whether they changed since.
+
+    Not HEAD: committing this card and dvc.lock moves HEAD, and the next clean
+    ``dvc repro`` would then write a different card for the same model.
+    """
+    head = git("log", "-1", "--format=%H", "--", *SOURCES)
+    if head.returncode != 0 or not head.stdout.strip():
         return {"commit": None, "uncommitted_changes": None}
-    changes = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+    changes = git("status", "--porcelain", "--untracked-files=no", "--", *SOURCES).stdout.strip()
     return {"commit": head.stdout.strip(), "uncommitted_changes": bool(changes)}
 
 

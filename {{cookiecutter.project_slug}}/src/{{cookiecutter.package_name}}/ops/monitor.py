@@ -131,7 +131,10 @@ def monitor(source: Path, output: Path) -> tuple[dict[str, Any], str]:
     if reference.get("model_version") != model_version(paths.MODEL):
         raise PipelineError(f"{paths.PROFILE} describes another model: run `dvc repro`")
     columns = params.data.inputs()
-    raw = read_raw_csv(source, params.data.na_values, [c.source for c in columns.values()])
+    raw = read_raw_csv(
+        source, params.data.na_values, [c.source for c in columns.values()],
+        **params.data.dialect(),
+    )  # fmt: skip
     valid, violations = split_valid(raw, columns, source)
     if valid.empty:
         raise DataError(f"no row of {source} passes the schema:\n{violations}")

@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         raise PipelineError(f"--output {args.output}: write predictions to a .parquet file")
     params = load_params()
     sources = [column.source for column in params.data.inputs().values()]
-    raw = read_raw_csv(args.input, params.data.na_values, sources)
+    raw = read_raw_csv(args.input, params.data.na_values, sources, **params.data.dialect())
     version = model_version(paths.MODEL)
     predictions = predict_frame(load_model(paths.MODEL), raw, params, args.input, version)
     write_parquet(predictions, args.output)

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 import numpy as np
 import pandas as pd
-from fastapi import Body, FastAPI, Request
+from fastapi import Body, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
@@ -35,6 +35,8 @@ from .predict import predict_tidy
 PYTHON_TYPES = {"float": float, "int": int, "category": str, "text": str, "date": str}
 MAX_TEXT = 1000  # characters in a text, category or date field
 MAX_BATCH = 1000  # records predicted in one pass
+MAX_BODY_BYTES = 1_000_000  # a request body larger than this gets 413, unread
+MAX_RECORDS = 1000  # records in one request
 SETTLE_STEPS = 4  # event-loop turns a request takes from its body to the queue
 
 
@@ -134,6 +136,38 @@ class Batcher:
         return [rows[end - len(request) : end] for request, end in zip(requests, ends, strict=True)]
 
 
+class BodyLimit:
+    """ASGI middleware: a body over ``limit`` bytes gets 413 before anything parses it.
+
+    The declared Content-Length is checked first; a body sent without one (chunked) is
+    counted as it arrives.
+    """
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > self.limit:
+            return await JSONResponse(self.too_large(), status_code=413)(scope, receive, send)
+        received = 0
+
+        async def counted() -> dict:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise HTTPException(status_code=413, detail=self.too_large()["detail"])
+            return message
+
+        return await self.app(scope, counted, send)
+
+    def too_large(self) -> dict[str, str]:
+        return {"detail": f"request body over {self.limit} bytes: send fewer records per request"}
+
+
 def refusal(errors: list[dict[str, Any]]) -> JSONResponse:
     """A 422 whose body can always be serialised and never echoes a long value."""
     detail = [
@@ -144,16 +178,17 @@ def refusal(errors: list[dict[str, Any]]) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": detail})
 
 
-def create_app() -> FastAPI:
+def create_app(max_body_bytes: int = MAX_BODY_BYTES, max_records: int = MAX_RECORDS) -> FastAPI:
     """Load the configuration and the model once, then serve them."""
     params = load_params()
     model = load_model(paths.MODEL)
     version = model_version(paths.MODEL)
     metadata = read_json(paths.METADATA)
     Record = record_model(params.data.inputs())
-    Batch = Annotated[list[Record], Field(min_length=1)]  # type: ignore[valid-type]
+    Batch = Annotated[list[Record], Field(min_length=1, max_length=max_records)]  # type: ignore[valid-type]
     batcher = Batcher(lambda rows: predict_records(model, rows, params))
     app = FastAPI(title="{{ cookiecutter.project_name }}", version=version)
+    app.add_middleware(BodyLimit, limit=max_body_bytes)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -184,8 +219,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+    parser.add_argument(
+        "--max-body-bytes", type=int, default=MAX_BODY_BYTES, help="larger bodies get 413"
+    )
+    parser.add_argument(
+        "--max-records", type=int, default=MAX_RECORDS, help="records allowed per request"
+    )
     args = parser.parse_args(argv)
-    create_app()  # refuse a missing model or bad params here, with a clean message
+    app = create_app(args.max_body_bytes, args.max_records)  # a bad model stops it here
     import uvicorn
 
-    uvicorn.run(f"{__name__}:create_app", factory=True, host=args.host, port=args.port)
+    # Open requests get a few seconds to finish after SIGTERM, then the server stops.
+    uvicorn.run(app, host=args.host, port=args.port, timeout_graceful_shutdown=5)

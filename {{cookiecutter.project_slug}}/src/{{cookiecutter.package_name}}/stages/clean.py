@@ -62,7 +62,7 @@ def main() -> None:
             f"{data.raw_path} not found. Put your raw data there and version it with "
             f"`dvc add {data.raw_path}`, or point data.raw_path in conf/data/ at it."
         )
-    parsed = read_checked_csv(data.raw_path, data.na_values, data.columns)
+    parsed = read_checked_csv(data.raw_path, data.na_values, data.columns, **data.dialect())
     frame, report = clean_parsed(parsed, data)
     write_parquet(frame, paths.CLEAN)
     write_json(report.pop("missing_values"), paths.MISSING_VALUES)
