@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,17 +24,46 @@ TABULAR_COLUMNS = {
 }
 
 
+def copy_project(folder: Path) -> Path:
+    """The project's files (with .git and .dvc, without caches) copied into ``folder``."""
+    copy = folder / PROJECT_ROOT.name
+    ignore = shutil.ignore_patterns(".venv", "__pycache__", ".pytest_cache", ".ruff_cache")
+    shutil.copytree(PROJECT_ROOT, copy, ignore=ignore, symlinks=True)
+    return copy
+
+
+def command(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    """``python *args`` in ``project``, importing the copy's own code."""
+    environment = {**os.environ, "PYTHONPATH": str(project / "src"), "DVC_NO_ANALYTICS": "1"}
+    return subprocess.run(
+        [sys.executable, *args], cwd=project, env={**environment, **env},
+        capture_output=True, text=True, errors="replace", timeout=300,
+    )  # fmt: skip
+
+
+def git(project: Path, *args: str) -> str:
+    identity = ["-c", "user.name=Project Tests", "-c", "user.email=tests@example.com"]
+    done = subprocess.run(["git", *identity, *args], cwd=project, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 @pytest.fixture
 def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The project's files (with .git and .dvc) in tmp_path, as the working directory."""
-    copy = tmp_path / PROJECT_ROOT.name
-    shutil.copytree(
-        PROJECT_ROOT,
-        copy,
-        ignore=shutil.ignore_patterns(".venv", "__pycache__", ".pytest_cache", ".ruff_cache"),
-        symlinks=True,
-    )
+    """A copy of the project in tmp_path, as the working directory."""
+    copy = copy_project(tmp_path)
     monkeypatch.chdir(copy)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def reproduced(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the project with the pipeline reproduced and everything committed."""
+    copy = copy_project(tmp_path_factory.mktemp("reproduced"))
+    repro = command(copy, "-m", "dvc", "repro")
+    assert repro.returncode == 0, repro.stdout + repro.stderr
+    git(copy, "add", "-A")
+    git(copy, "commit", "-q", "--allow-empty", "-m", "Reproduced")
     return copy
 
 

@@ -20,6 +20,7 @@ from ..core.config import Column
 from ..core.errors import ConfigError, DataError, shorten
 
 SHOWN_FAILURES = 5  # offending values listed per problem; the rest are counted
+LONG_ROW_BLOCK = 1 << 28  # bytes read at once when one row is longer than pyarrow's 1 MB
 SHOWN_COLUMNS = 30  # header names listed when a declared column is missing
 NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"  # what parses as a number
 NORMALIZE = {  # a category's or text's raw value before ``allowed`` and ``recode``
@@ -189,6 +190,7 @@ def read_table(
     typed: bool = False,
     threads: bool = True,
     dialect: tuple[str, str] = ("utf-8", ","),
+    block_size: int | None = None,
 ) -> Any:
     """The file (or its first ``rows``) as an Arrow table. A row with the wrong number of
     fields is an error naming its line, which a second, single-threaded read numbers."""
@@ -202,7 +204,9 @@ def read_table(
         return "skip"
 
     options = {
-        "read_options": csv.ReadOptions(use_threads=threads, encoding=dialect[0]),
+        "read_options": csv.ReadOptions(
+            use_threads=threads, encoding=dialect[0], block_size=block_size
+        ),
         "parse_options": csv.ParseOptions(
             delimiter=dialect[1], newlines_in_values=True, invalid_row_handler=refuse
         ),
@@ -223,13 +227,15 @@ def read_table(
     except pa.ArrowInvalid as error:
         if typed and "conversion error" in str(error):
             raise Unconvertible(path) from None
+        if "straddl" in str(error) and block_size is None:  # one row longer than a block
+            return read_table(path, convert, rows, typed, threads, dialect, LONG_ROW_BLOCK)
         if undecoded or "UTF8" in str(error) or "UTF-8" in str(error):
             raise DataError(undecodable(path, dialect[0])) from None
         raise DataError(f"{path} cannot be read as CSV: {shorten(str(error), 200)}") from None
     finally:
         sys.unraisablehook = hook
     if malformed and threads:
-        return read_table(path, convert, rows, typed, threads=False, dialect=dialect)
+        return read_table(path, convert, rows, typed, False, dialect, block_size)
     if malformed:
         row = malformed[0]
         raise DataError(

@@ -1,0 +1,189 @@
+"""Faults and hostile input, end to end on a reproduced copy of this project.
+
+Each case breaks one thing a user or an attacker could break, runs the real command in
+a subprocess, and expects one short message that names the file, line or key and the
+fix: exit code 1, no traceback, and no result file changed. Then the case is undone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import PROJECT_ROOT, command, git
+
+from {{ cookiecutter.package_name }}.core.config import load_params
+from {{ cookiecutter.package_name }}.core.errors import DEBUG_VARIABLE
+
+pytestmark = pytest.mark.slow
+
+PACKAGE = "{{ cookiecutter.package_name }}"
+RAW = load_params(PROJECT_ROOT / "params.yaml").data.raw_path
+MODEL = Path("models/model.skops")
+RESULTS = ("data", "models", "reports")
+MODEL_ARGUMENT = "C" if load_params(PROJECT_ROOT / "params.yaml").classification else "alpha"
+MAX_MESSAGE = 3000  # characters: one paragraph, not an echo of the input
+
+
+def results(project: Path) -> dict[str, str]:
+    """MD5 of every file the pipeline writes."""
+    return {
+        str(path.relative_to(project)): hashlib.md5(path.read_bytes()).hexdigest()
+        for folder in RESULTS
+        for path in sorted((project / folder).rglob("*"))
+        if path.is_file()
+    }
+
+
+# --- the ways to break things -------------------------------------------------------
+
+
+def in_first_row(old: bytes, new: bytes) -> Callable[[bytes], bytes]:
+    """Replace ``old`` on the first data row that holds it."""
+
+    def change(content: bytes) -> bytes:
+        at = content.index(old, content.index(b"\n"))
+        return content[:at] + new + content[at + len(old) :]
+
+    return change
+
+
+def extra_column(name: bytes) -> Callable[[bytes], bytes]:
+    def change(content: bytes) -> bytes:
+        header, *rows = content.split(b"\n")
+        return b"\n".join([header + b"," + name, *(row + b",x" for row in rows if row)]) + b"\n"
+
+    return change
+
+
+def replace_text(pattern: str, new: str) -> Callable[[bytes], bytes]:
+    def change(content: bytes) -> bytes:
+        text, count = re.subn(pattern, new, content.decode(), count=1, flags=re.MULTILINE)
+        assert count == 1, f"{pattern!r} not found"
+        return text.encode()
+
+    return change
+
+
+def untrusted_model(_: bytes) -> bytes:
+    """A valid skops file holding a type skops itself trusts but the project does not list."""
+    import skops.io as sio
+    from sklearn.svm import SVC
+
+    return sio.dumps(SVC().fit([[0.0], [1.0]], [0, 1]))
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    file: Path
+    change: Callable[[bytes], bytes]
+    run: tuple[str, ...]
+    words: tuple[str, ...]  # the message must hold each
+
+
+CASES = [
+    Case("a latin-1 byte in the raw CSV", RAW, in_first_row(b"Dream", b"Dr\xe9am"),
+         ("-m", f"{PACKAGE}.stages.clean"), ("is not valid utf-8", "data.encoding")),
+    Case("a ;-separated raw CSV", RAW, lambda content: content.replace(b",", b";"),
+         ("-m", f"{PACKAGE}.stages.clean"), ("set data.delimiter: ';'",)),
+    Case("a duplicated raw header", RAW, extra_column(b"Island"),
+         ("-m", f"{PACKAGE}.stages.clean"), ("'Island' more than once",)),
+    Case("a 10 MB value in a category column", RAW, in_first_row(b"Dream", b"D" * 10_000_000),
+         ("-m", f"{PACKAGE}.stages.clean"), ("'Island' fails isin", "characters)")),
+    Case("an invalid estimator argument", Path("params.yaml"),
+         replace_text(rf"^  {MODEL_ARGUMENT}: .*$", f"  {MODEL_ARGUMENT}: -1"),
+         ("-m", f"{PACKAGE}.stages.train"), (f"params.yaml: model.{MODEL_ARGUMENT}",)),
+    Case("a _target_ that is a function", Path("params.yaml"),
+         replace_text(r"^  _target_: .*$", "  _target_: tempfile.mkdtemp"),
+         ("-m", f"{PACKAGE}.stages.train"), ("is not a scikit-learn estimator class",)),
+    Case("a YAML error in params.yaml, read by a stage", Path("params.yaml"),
+         lambda content: content + b"data: [\n",
+         ("-m", f"{PACKAGE}.stages.split"), ("params.yaml, line", "not valid YAML")),
+    Case("a YAML error in params.yaml, checked by compose", Path("params.yaml"),
+         lambda content: content + b"data: [\n",
+         ("-m", PACKAGE, "compose", "--check"), ("params.yaml, line", "not valid YAML")),
+    Case("an unknown top-level key in conf/", Path("conf/config.yaml"),
+         replace_text(r"^task:", "tsk:"),
+         ("-m", PACKAGE, "compose"), ("tsk: Extra inputs are not permitted",)),
+    Case("a truncated model file", MODEL, lambda content: content[:1000],
+         ("-m", f"{PACKAGE}.stages.evaluate"), ("not a readable skops", "dvc repro train")),
+    Case("an empty model file", MODEL, lambda _: b"",
+         ("-m", f"{PACKAGE}.stages.evaluate"), ("not a readable skops", "dvc pull")),
+    Case("a pickle in place of the model", MODEL, lambda _: b"\x80\x04\x95\x05\x00N.",
+         ("-m", f"{PACKAGE}.stages.evaluate"), ("not a readable skops",)),
+    Case("a model file holding an unlisted type", MODEL, untrusted_model,
+         ("-m", f"{PACKAGE}.stages.evaluate"), ("not trusted: sklearn.svm._classes.SVC",)),
+{%- if cookiecutter.operations == 'yes' %}
+    Case("a truncated model file, batch prediction", MODEL, lambda content: content[:1000],
+         ("-m", PACKAGE, "predict", "--input", str(RAW), "--output", "predictions.parquet"),
+         ("not a readable skops", "dvc repro train")),
+    Case("a truncated model file, the API", MODEL, lambda content: content[:1000],
+         ("-m", PACKAGE, "serve", "--port", "1"), ("not a readable skops",)),
+{%- endif %}
+]  # fmt: skip
+
+
+def attempt(project: Path, case: Case, **env: str) -> subprocess.CompletedProcess:
+    """Break ``case.file``, run the case's command, and put the file back."""
+    target = project / case.file
+    original = target.read_bytes()
+    target.write_bytes(case.change(original))
+    try:
+        return command(project, *case.run, **env)
+    finally:
+        target.write_bytes(original)
+
+
+def test_every_fault_ends_in_one_clear_message_and_changes_no_result(reproduced):
+    project = reproduced
+    before = results(project)
+    problems = []
+    for case in CASES:
+        done = attempt(project, case)
+        output = done.stdout + done.stderr
+        missing = [word for word in case.words if word not in output]
+        if done.returncode != 1 or "Traceback" in output or missing or len(output) > MAX_MESSAGE:
+            shown = output[:800]
+            problems.append(f"{case.name}: exit {done.returncode}, missing {missing}:\n{shown}")
+        changed = [name for name, md5 in results(project).items() if before.get(name) != md5]
+        if changed:
+            problems.append(f"{case.name}: changed {changed}")
+    assert problems == [], "\n\n".join(problems)
+    status = command(project, "-m", "dvc", "status", "--json")
+    assert json.loads(status.stdout) == {}, status.stdout  # DVC agrees: nothing half-written
+    assert not (project / "predictions.parquet").exists()
+
+
+def test_the_debug_variable_shows_the_traceback(reproduced):
+    project = reproduced
+    quiet = attempt(project, CASES[6])
+    loud = attempt(project, CASES[6], **{DEBUG_VARIABLE: "1"})
+    assert "Traceback" not in quiet.stderr
+    assert "Traceback" in loud.stderr and "ConfigError" in loud.stderr
+
+
+def test_a_forced_retrain_writes_the_same_bytes_and_leaves_git_clean(reproduced):
+    project = reproduced
+    model_before = (project / MODEL).read_bytes()
+    stale = project / "models" / ".model.skops.killed.tmp"  # as a SIGKILL mid-write leaves
+    stale.write_bytes(b"half")
+    repro = command(project, "-m", "dvc", "repro", "--force")
+    assert repro.returncode == 0, repro.stdout + repro.stderr
+    assert (project / MODEL).read_bytes() == model_before
+    assert not stale.exists()
+    assert git(project, "status", "--porcelain") == ""
+    assert oct((project / MODEL).stat().st_mode & 0o777) == oct(0o666 & ~current_umask())
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
