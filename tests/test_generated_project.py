@@ -32,7 +32,9 @@ COMBINATIONS = [
 ]
 
 
-WHOLE_SUITE = ({}, {"operations": "no"}, {"demo_data": "none"})
+# The defaults' whole suite runs as the checks workflow's `uv run pytest` step, in
+# test_workflows.py; running it here as well would only repeat it.
+WHOLE_SUITE = ({"operations": "no"}, {"demo_data": "none"})
 
 
 @pytest.mark.parametrize("answers", COMBINATIONS)
