@@ -122,6 +122,9 @@ CASES = [
     Case("a model file holding an unlisted type", MODEL, untrusted_model,
          ("-m", f"{PACKAGE}.stages.evaluate"), ("not trusted: sklearn.svm._classes.SVC",)),
 {%- if cookiecutter.operations == 'yes' %}
+    Case("a latin-1 byte in a batch to predict", RAW, in_first_row(b"Dream", b"Dr\xe9am"),
+         ("-m", PACKAGE, "predict", "--input", str(RAW), "--output", "predictions.parquet"),
+         ("is not valid utf-8", "data.encoding")),
     Case("a truncated model file, batch prediction", MODEL, lambda content: content[:1000],
          ("-m", PACKAGE, "predict", "--input", str(RAW), "--output", "predictions.parquet"),
          ("not a readable skops", "dvc repro train")),

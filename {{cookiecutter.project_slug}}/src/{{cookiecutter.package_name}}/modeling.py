@@ -31,11 +31,6 @@ from .core.files import file_md5
 # full rather than left to skops' defaults. A model you add may need more: loading it
 # names the missing ones. Check each is a class you expect before adding it.
 TRUSTED_TYPES = [
-    "builtins.dict",
-    "builtins.list",
-    "builtins.slice",
-    "builtins.str",
-    "builtins.tuple",
     "numpy.dtype",
     "numpy.float64",
     "numpy.int64",

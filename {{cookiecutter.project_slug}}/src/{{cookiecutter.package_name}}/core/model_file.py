@@ -3,8 +3,8 @@
 skops names an archive's members after Python object ids and stamps them with the
 time, so the same model gave different bytes on every run: a new hash in dvc.lock and a
 new model version each retrain. ``save`` rewrites the archive canonically. ``load``
-reads the archive's own list of types and refuses any not in ``trusted``, without
-falling back on skops' default trust, and turns a damaged file into one clear message.
+refuses any object type not in ``trusted``, rather than skops' default of trusting every
+scikit-learn estimator, and turns a damaged file into one clear message.
 """
 
 from __future__ import annotations
@@ -73,17 +73,22 @@ def save(model: Any, path: Path) -> None:
     write_with(path, writer)
 
 
-def declared_types(node: Any, found: set[str] | None = None) -> set[str]:
-    """Every ``module.Class`` an archive's schema says it will build."""
+def object_types(node: Any, found: set[str] | None = None) -> set[str]:
+    """Every ``module.Class`` the archive builds as a plain object.
+
+    These are the ones skops trusts broadly by default (any scikit-learn estimator, for
+    one), so they are checked against the project's list instead. skops keeps its narrow
+    defaults for the other kinds of member: numbers, containers, arrays, losses.
+    """
     found = set() if found is None else found
     if isinstance(node, dict):
-        if isinstance(node.get("__class__"), str):
-            found.add(f"{node.get('__module__')}.{node['__class__']}")
+        if node.get("__loader__") == "ObjectNode":
+            found.add(f"{node.get('__module__')}.{node.get('__class__')}")
         for value in node.values():
-            declared_types(value, found)
+            object_types(value, found)
     elif isinstance(node, list):
         for value in node:
-            declared_types(value, found)
+            object_types(value, found)
     return found
 
 
@@ -96,7 +101,7 @@ def load(path: Path, trusted: list[str]) -> Any:
         raise DataError(f"{path} not found. {REBUILD}")
     try:
         with zipfile.ZipFile(path) as archive:
-            types = declared_types(json.loads(archive.read(SCHEMA)))
+            types = object_types(json.loads(archive.read(SCHEMA)))
         types |= set(sio.get_untrusted_types(file=path))
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
         raise DataError(f"{path} is not a readable skops model file ({error}). {REBUILD}") from None
