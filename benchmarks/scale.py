@@ -11,7 +11,8 @@ schema's bounds) and prints, as Markdown tables:
   with wall time and peak resident memory of its largest process;
 - repro: a cold ``dvc repro`` and, after a model-parameter change, an incremental one;
 - api: ``serve`` on 127.0.0.1, single-record requests from 16 keep-alive connections
-  (fixed request count and time limit), then 1,000-record requests;
+  (fixed request count and time limit), then 1,000-record requests, then good records
+  mixed with the hostile requests of the project's own API load test;
 - imports: ``python -m <package> predict --help`` against ``python -c "import sklearn"``.
 
 Everything runs on this machine; the load goes to 127.0.0.1 only and stops by itself.
@@ -49,6 +50,7 @@ NUMERIC = {
 }
 CHUNK_ROWS = 500_000
 PARTS = ("stages", "repro", "api", "imports")
+HOSTILE_REQUESTS = 1800  # the API part's second load: good and hostile requests mixed
 
 
 def write_rows(rows: int, target: Path, seed: int = 0) -> None:
@@ -241,6 +243,7 @@ def bench_api(project: Path, package: str, env: dict[str, str]) -> str:
         latencies, statuses, seconds = asyncio.run(load(port, singles, 5000, 16, 60))
         batch = [http_request(json.dumps(demo_records(1000)).encode())]
         batch_latencies, batch_statuses, _ = asyncio.run(load(port, batch, 30, 1, 60))
+        hostile = hostile_load(project, port, HOSTILE_REQUESTS)
         hwm = Path(f"/proc/{server.pid}/status").read_text().split("VmHWM:")[1].split()[0]
     finally:
         server.terminate()
@@ -265,7 +268,36 @@ def bench_api(project: Path, package: str, env: dict[str, str]) -> str:
         ],
     ]
     header = ["API (1 uvicorn worker)", "requests", "per s", "p50 ms", "p99 ms", "statuses"]
-    return table(header, rows) + f"\n\nserver peak RSS: {int(hwm) / 1e6:.2f} GB"
+    peak = f"server peak RSS: {int(hwm) / 1e6:.2f} GB"
+    return f"{table(header, rows)}\n\n{hostile}\n\n{peak}"
+
+
+def hostile_load(project: Path, port: int, count: int, clients: int = 8) -> str:
+    """Good records mixed with the attacks the project's API load test sends."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sys.path.insert(0, str(project / "tests"))
+    from test_api_load import good_record, hostile_bodies, post
+
+    kinds = hostile_bodies(good_record(project))
+    mix = [kinds[i % len(kinds)] for i in range(count)]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        answers = list(pool.map(lambda item: (item[0], *post(port, item[1])), mix))
+    seconds = time.perf_counter() - start
+    rows = []
+    for kind, _ in kinds:
+        seconds_each = [elapsed for name, _, elapsed in answers if name == kind]
+        statuses = sorted({status for name, status, _ in answers if name == kind})
+        rows.append([kind, str(len(seconds_each)), str(statuses),
+                     f"{percentile(seconds_each, 50):.0f}",
+                     f"{percentile(seconds_each, 99):.0f}"])  # fmt: skip
+    every = [elapsed for *_, elapsed in answers]
+    server_errors = sum(status >= 500 for _, status, _ in answers)
+    rows.append(["**all**", f"{count} in {seconds:.1f} s", f"{server_errors} 5xx",
+                 f"{percentile(every, 50):.0f}", f"{percentile(every, 99):.0f}"])  # fmt: skip
+    header = [f"hostile mix, {clients} clients", "requests", "statuses", "p50 ms", "p99 ms"]
+    return table(header, rows)
 
 
 def bench_imports(project: Path, package: str, env: dict[str, str], repeats: int = 9) -> str:

@@ -97,6 +97,8 @@ def run(*command, timeout=None):
 def remove_unused_files():
     for prompt, unused in UNUSED.items():
         for path in map(Path, unused.get(ANSWERS[prompt], [])):
+            if not path.exists():  # unused for two answers, and already removed
+                continue
             if path.is_dir():
                 shutil.rmtree(path)
             else:

@@ -56,9 +56,12 @@ def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return copy
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def reproduced(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the project with the pipeline reproduced and everything committed."""
+    """A copy of the project with the pipeline reproduced and everything committed.
+
+    Shared by the tests that need a trained model: each puts back what it changes.
+    """
     copy = copy_project(tmp_path_factory.mktemp("reproduced"))
     repro = command(copy, "-m", "dvc", "repro")
     assert repro.returncode == 0, repro.stdout + repro.stderr
