@@ -276,7 +276,7 @@ def hostile_load(project: Path, port: int, count: int, clients: int = 8) -> str:
     """Good records mixed with the attacks the project's API load test sends."""
     from concurrent.futures import ThreadPoolExecutor
 
-    sys.path.insert(0, str(project / "tests"))
+    sys.path[:0] = [str(project / "tests"), str(project / "src")]
     from test_api_load import good_record, hostile_bodies, post
 
     kinds = hostile_bodies(good_record(project))

@@ -149,8 +149,10 @@ class BodyLimit:
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        declared = dict(scope.get("headers", [])).get(b"content-length", b"0")
-        if not declared.isdigit() or int(declared) > self.limit:
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if declared is not None:  # the server reads no more than it declares
+            if declared.isdigit() and int(declared) <= self.limit:
+                return await self.app(scope, receive, send)
             return await JSONResponse(self.too_large(), status_code=413)(scope, receive, send)
         received = 0
 
