@@ -18,7 +18,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -82,12 +84,13 @@ def post(port: int, body: bytes) -> tuple[int, float]:
         connection.close()
 
 
-def test_the_api_survives_hostile_load_and_stops_on_sigterm(reproduced):
-    project = reproduced
+@contextmanager
+def serving(project: Path, *options: str) -> Iterator[int]:
+    """A real server on a free port of 127.0.0.1; on exit, SIGTERM must stop it promptly."""
     port = free_port()
     environment = {**os.environ, "PYTHONPATH": str(project / "src")}
     server = subprocess.Popen(
-        [sys.executable, "-m", PACKAGE, "serve", "--port", str(port)],
+        [sys.executable, "-m", PACKAGE, "serve", "--port", str(port), *options],
         cwd=project, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -98,24 +101,37 @@ def test_the_api_survives_hostile_load_and_stops_on_sigterm(reproduced):
                 break
             except OSError:
                 time.sleep(0.2)
-        kinds = hostile_bodies(good_record(project))
-        load = [kinds[i % len(kinds)] for i in range(REQUESTS)]
-        started = time.monotonic()
-        with ThreadPoolExecutor(CLIENTS) as pool:
-            answers = list(pool.map(lambda item: (item[0], *post(port, item[1])), load))
-        assert time.monotonic() - started < TIME_LIMIT
-        statuses: dict[str, set[int]] = {}
-        for kind, status, _ in answers:
-            statuses.setdefault(kind, set()).add(status)
-        assert statuses.pop("good") == {200}
-        assert statuses.pop("5 MB string") == {413}
-        assert statuses.pop("10 k records") == {413}
-        assert all(codes == {422} for codes in statuses.values()), statuses
-        seconds = sorted(elapsed for _, _, elapsed in answers)
-        assert statistics.quantiles(seconds, n=100)[98] < 2.0  # p99, generous for shared CI
+        yield port
     finally:
         server.send_signal(signal.SIGTERM)
         stopped = time.monotonic()
         server.wait(timeout=15)
     assert time.monotonic() - stopped < 10
     assert "Traceback" not in server.stderr.read().decode(errors="replace")
+
+
+def test_the_api_survives_hostile_load_and_stops_on_sigterm(reproduced):
+    with serving(reproduced) as port:
+        kinds = hostile_bodies(good_record(reproduced))
+        load = [kinds[i % len(kinds)] for i in range(REQUESTS)]
+        started = time.monotonic()
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            answers = list(pool.map(lambda item: (item[0], *post(port, item[1])), load))
+    assert time.monotonic() - started < TIME_LIMIT
+    statuses: dict[str, set[int]] = {}
+    for kind, status, _ in answers:
+        statuses.setdefault(kind, set()).add(status)
+    assert statuses.pop("good") == {200}
+    assert statuses.pop("5 MB string") == {413}
+    assert statuses.pop("10 k records") == {413}
+    assert all(codes == {422} for codes in statuses.values()), statuses
+    seconds = sorted(elapsed for _, _, elapsed in answers)
+    assert statistics.quantiles(seconds, n=100)[98] < 2.0  # p99, generous for shared CI
+
+
+def test_the_limits_are_options_of_serve(reproduced):
+    record = good_record(reproduced)
+    with serving(reproduced, "--max-body-bytes", "2000", "--max-records", "2") as port:
+        assert post(port, json.dumps([record] * 2).encode())[0] == 200
+        assert post(port, json.dumps([record] * 3).encode())[0] == 422  # three records
+        assert post(port, json.dumps([record] * 8).encode())[0] == 413  # over 2,000 bytes
