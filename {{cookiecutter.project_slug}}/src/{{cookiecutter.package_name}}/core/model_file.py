@@ -43,7 +43,7 @@ def renumbered(schema: Any, members: dict[str, bytes]) -> tuple[Any, dict[str, b
         return copy
 
     schema = walk(schema)
-    return schema, {new: members[old] for old, new in files.items()}
+    return schema, {files.get(name, name): content for name, content in members.items()}
 
 
 def canonical(archive: Path) -> dict[str, bytes]:
