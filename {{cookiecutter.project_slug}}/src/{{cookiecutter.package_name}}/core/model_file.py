@@ -9,6 +9,7 @@ scikit-learn estimator, and turns a damaged file into one clear message.
 
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -46,9 +47,9 @@ def renumbered(schema: Any, members: dict[str, bytes]) -> tuple[Any, dict[str, b
     return schema, {files.get(name, name): content for name, content in members.items()}
 
 
-def canonical(archive: Path) -> dict[str, bytes]:
+def canonical(archive: bytes) -> dict[str, bytes]:
     """An archive's members, renumbered, as the bytes to write under each name."""
-    with zipfile.ZipFile(archive) as source:
+    with zipfile.ZipFile(io.BytesIO(archive)) as source:
         members = {name: source.read(name) for name in source.namelist()}
     schema, renamed = renumbered(json.loads(members.pop(SCHEMA)), members)
     return {SCHEMA: json.dumps(schema, separators=(",", ":")).encode(), **renamed}
@@ -66,11 +67,8 @@ def save(model: Any, path: Path) -> None:
     """Write ``model`` with skops; the same model always gives the same bytes."""
     import skops.io as sio
 
-    def writer(temporary: Path) -> None:
-        sio.dump(model, temporary)
-        write_canonical(canonical(temporary), temporary)
-
-    write_with(path, writer)
+    members = canonical(sio.dumps(model))  # in memory: the file is written once
+    write_with(path, lambda temporary: write_canonical(members, temporary))
 
 
 def object_types(node: Any, found: set[str] | None = None) -> set[str]:
@@ -99,10 +97,11 @@ def load(path: Path, trusted: list[str]) -> Any:
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path} not found. {REBUILD}")
+    content = path.read_bytes()  # read once, checked and loaded from memory
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
             types = object_types(json.loads(archive.read(SCHEMA)))
-        types |= set(sio.get_untrusted_types(file=path))
+        types |= set(sio.get_untrusted_types(data=content))
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
         raise DataError(f"{path} is not a readable skops model file ({error}). {REBUILD}") from None
     untrusted = sorted(types - set(trusted))
@@ -112,6 +111,6 @@ def load(path: Path, trusted: list[str]) -> Any:
             "created this model yourself, add them to TRUSTED_TYPES in modeling.py."
         )
     try:
-        return sio.load(path, trusted=sorted(types))
+        return sio.loads(content, trusted=sorted(types))
     except Exception as error:  # skops raises many kinds for a damaged member
         raise DataError(f"{path} could not be loaded ({error}). {REBUILD}") from None
