@@ -1,14 +1,16 @@
-"""Row-wise features and the seeded, stratified split."""
+"""Row-wise features and the split by a seeded hash of each row's key."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
+from conftest import TABULAR_COLUMNS, make_tabular, params_for_tabular
 
-from {{ cookiecutter.package_name }}.core.config import Split, parse
+from {{ cookiecutter.package_name }}.core.config import Params
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
 from {{ cookiecutter.package_name }}.data import derive_features
-from {{ cookiecutter.package_name }}.stages.split import split_frame
+from {{ cookiecutter.package_name }}.stages.split import PARTS, assign_parts, key_columns, split_frame
 
 
 def test_derived_features_are_added_in_order():
@@ -34,38 +36,82 @@ def test_derived_feature_may_not_overwrite_a_column():
         derive_features(pd.DataFrame({"a": [1.0]}), {"a": "a * 2"})
 
 
-def sizes(test_size: float, validation_size: float) -> Split:
-    config = {"test_size": test_size, "validation_size": validation_size}
-    return parse(Split, config, "params.yaml", "split")
+def split_params(
+    task: str = "classification", animal: dict | None = None, **split: object
+) -> Params:
+    """Params describing ``tabular`` for ``task``, with ``split`` settings changed; with
+    ``animal``, an extra declared column of that name."""
+    target = "label" if task == "classification" else "amount"
+    columns = {k: v for k, v in TABULAR_COLUMNS.items() if k in ("x", "y", "colour", target)}
+    columns |= {"animal": animal} if animal else {}
+    data = {"raw_path": "raw.csv", "target": target, "na_values": [], "columns": columns}
+    sizes = {"test_size": 0.2, "validation_size": 0.2, "key": None, **split}
+    return params_for_tabular(task=task, data=data, split=sizes)
 
 
-def split(frame, stratify=True, seed=7, test_size=0.2, validation_size=0.2):
-    return split_frame(frame, "label", sizes(test_size, validation_size), seed, stratify)
+def ids(part: pd.DataFrame) -> set[float]:
+    return set(part["x"])  # x is continuous: it tells the rows apart
 
 
-def test_split_parts_are_disjoint_and_complete(tabular):
-    parts = split(tabular.reset_index())
-    ids = [set(part["index"]) for part in parts.values()]
-    assert set.union(*ids) == set(range(len(tabular)))
-    assert sum(len(i) for i in ids) == len(tabular)
-    assert len(parts["test"]) == pytest.approx(0.2 * len(tabular), abs=3)
+def test_split_parts_are_disjoint_complete_and_near_their_fractions():
+    frame = make_tabular(3000)
+    parts = split_frame(frame, split_params(validation_size=0.1))
+    assert set.union(*map(ids, parts.values())) == set(frame["x"])
+    assert sum(len(part) for part in parts.values()) == len(frame)
+    for name, fraction in [("test", 0.2), ("validation", 0.1), ("train", 0.7)]:
+        assert len(parts[name]) / len(frame) == pytest.approx(fraction, abs=0.03)
 
 
-def test_stratified_split_keeps_class_proportions(tabular):
-    overall = tabular["label"].value_counts(normalize=True)
-    for part in split(tabular).values():
+def test_every_class_gets_each_fraction():
+    frame = make_tabular(3000)
+    overall = frame["label"].value_counts(normalize=True)
+    for part in split_frame(frame, split_params()).values():
         proportions = part["label"].value_counts(normalize=True)
-        assert (proportions - overall).abs().max() < 0.1
+        assert (proportions - overall).abs().max() < 0.04
 
 
 def test_split_is_reproducible_and_seed_dependent(tabular):
-    first, again, other = split(tabular), split(tabular), split(tabular, seed=8)
+    params = split_params()
+    first, again = split_frame(tabular, params), split_frame(tabular, params)
+    other = split_frame(tabular, params.model_copy(update={"seed": params.seed + 1}))
     pd.testing.assert_frame_equal(first["test"], again["test"])
-    assert not first["test"].equals(other["test"])
+    assert ids(first["test"]) != ids(other["test"])
 
 
-def test_unstratified_split_works_for_a_continuous_target(tabular):
-    parts = split_frame(tabular, "amount", sizes(0.25, 0.0), 1, stratify=False)
+def test_rows_keep_their_part_when_new_rows_arrive():
+    old, new = make_tabular(2000, seed=1), make_tabular(1000, seed=2)
+    grown = pd.concat([new.iloc[:500], old, new.iloc[500:]]).sample(frac=1, random_state=3)
+    before, after = split_frame(old, split_params()), split_frame(grown, split_params())
+    for name in PARTS:
+        assert ids(before[name]) <= ids(after[name])
+    assert all(len(after[name]) > len(before[name]) for name in ("test", "train"))
+
+
+def test_assignment_does_not_depend_on_partitioning():
+    frame, params = make_tabular(1000), split_params()
+    key = key_columns(params)
+    whole = assign_parts(frame, key, params.split, params.seed)
+    pieces = [
+        assign_parts(frame.iloc[start : start + 137], key, params.split, params.seed)
+        for start in range(0, len(frame), 137)
+    ]
+    assert (np.concatenate(pieces) == whole).all()
+
+
+def test_rows_sharing_a_key_share_a_part():
+    frame = make_tabular(600).assign(animal=np.arange(600) // 3)  # three rows per animal
+    parts = split_frame(frame, split_params(animal={"type": "int"}, key="animal"))
+    animals = [set(part["animal"]) for part in parts.values()]
+    assert sum(map(len, animals)) == len(set.union(*animals)) == 200
+
+
+def test_a_key_that_is_not_declared_is_refused():
+    with pytest.raises(ConfigError, match=r"split\.key: 'animal' must be one of data\.columns"):
+        split_params(key="animal")
+
+
+def test_a_continuous_target_is_split_without_strata(tabular):
+    parts = split_frame(tabular, split_params("regression", test_size=0.25, validation_size=0.0))
     assert len(parts["validation"]) == 0
     assert len(parts["train"]) + len(parts["test"]) == len(tabular)
 
@@ -73,10 +119,10 @@ def test_unstratified_split_works_for_a_continuous_target(tabular):
 @pytest.mark.parametrize(("test_size", "validation_size"), [(0, 0.2), (0.5, 0.5), (1.2, 0)])
 def test_impossible_sizes_are_refused(test_size, validation_size):
     with pytest.raises(ConfigError, match=r"split(\.test_size)?: "):
-        sizes(test_size, validation_size)
+        split_params(test_size=test_size, validation_size=validation_size)
 
 
 def test_class_too_small_to_split_is_named():
-    frame = pd.DataFrame({"x": range(12), "label": ["common"] * 11 + ["rare"]})
-    with pytest.raises(DataError, match="'rare'"):
-        split(frame)
+    frame = make_tabular(200).assign(label=["common"] * 199 + ["rare"])
+    with pytest.raises(DataError, match=r"1\) in group 'rare' of 'label' to split"):
+        split_frame(frame, split_params())

@@ -88,6 +88,7 @@ class Features(Section):
 class Split(Section):
     test_size: float = Field(gt=0, lt=1)
     validation_size: float = Field(ge=0, lt=1)
+    key: str | None = None  # a declared column that identifies a row; None: all but the target
 
     @model_validator(mode="after")
     def _leaves_training_rows(self) -> Split:
@@ -170,6 +171,14 @@ class Params(Section):
     monitor: Monitor
 {%- endif %}
 
+    @model_validator(mode="after")
+    def _split_key_declared(self) -> Params:
+        if self.split.key is not None and self.split.key not in self.data.inputs():
+            raise ValueError(
+                f"split.key: {self.split.key!r} must be one of data.columns other than the target"
+            )
+        return self
+
     @property
     def classification(self) -> bool:
         """The one switch between the tasks: stratified split, probabilities, curves."""
@@ -183,10 +192,11 @@ def parse(model: type[Section], raw: Any, source: object, prefix: str = "") -> A
     except ValidationError as error:
         lines = [f"{source} does not hold valid params:"]
         for problem in error.errors():
-            key = ".".join([prefix, *map(str, problem["loc"])]).strip(".") or "(top level)"
+            key = ".".join([prefix, *map(str, problem["loc"])]).strip(".")
+            message = problem["msg"].removeprefix("Value error, ")
             value = problem.get("input")
             shown = "" if isinstance(value, (dict, list)) else f" (got {shorten(value)})"
-            lines.append(f"  {key}: {problem['msg']}{shown}")
+            lines.append(f"  {key}: {message}{shown}" if key else f"  {message}")
         raise ConfigError("\n".join(lines)) from None
 
 

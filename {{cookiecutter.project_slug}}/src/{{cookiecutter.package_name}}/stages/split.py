@@ -1,54 +1,81 @@
-"""Stage 3, split: seeded train / validation / test split, stratified for classification.
+"""Stage 3, split: each row goes to train, validation or test by a seeded hash of its key.
 
-Written with numpy rather than scikit-learn so this stage does not pay the cost of
-importing scikit-learn.
+A row's part depends only on its own key and the seed, never on the other rows or their
+order. So a row keeps its part when new raw data arrives (old test rows stay test rows,
+and a retrained model is scored on rows it did not train on), and the split is the same
+however the table is partitioned. The key is ``split.key`` (an ID column), or every
+declared column but the target. Each class receives every part's fraction in
+expectation, which stratifies a classification split without a shuffle.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 import pandas as pd
 
 from ..core import paths
-from ..core.config import Split, load_params
+from ..core.config import Params, Split, load_params
 from ..core.errors import DataError, run_main
 from ..core.files import read_parquet, write_parquet
 
-DESTINATIONS = {"train": paths.TRAIN, "validation": paths.VALIDATION, "test": paths.TEST}
+DESTINATIONS = {"test": paths.TEST, "validation": paths.VALIDATION, "train": paths.TRAIN}
+PARTS = list(DESTINATIONS)  # a row's part code indexes this list
 
 
-def split_frame(
-    frame: pd.DataFrame, target: str, sizes: Split, seed: int, stratify: bool
-) -> dict[str, pd.DataFrame]:
-    """Assign each row to one part; with ``stratify`` each class is cut in proportion."""
-    rng = np.random.default_rng(seed)
-    everything = {"all": np.arange(len(frame))}
-    groups = frame.groupby(target, observed=True).indices if stratify else everything
-    chosen: dict[str, list[np.ndarray]] = {part: [] for part in DESTINATIONS}
-    for label, rows in groups.items():
-        rows = rng.permutation(rows)
-        n_test = round(len(rows) * sizes.test_size)
-        n_validation = round(len(rows) * sizes.validation_size)
-        if len(rows) - n_test - n_validation < 1 or n_test < 1:
+def key_columns(params: Params) -> list[str]:
+    """The columns whose values identify a row: ``split.key``, or all but the target."""
+    if params.split.key is not None:
+        return [params.split.key]
+    return [name for name in params.data.columns if name != params.data.target]
+
+
+def assign_parts(frame: pd.DataFrame, key: list[str], sizes: Split, seed: int) -> np.ndarray:
+    """Each row's part code (0 test, 1 validation, 2 train) from its key's seeded hash.
+
+    The 64-bit hash, read as a fraction of its range, is uniform on [0, 1): below
+    ``test_size`` is test, then ``validation_size`` more is validation, the rest train.
+    """
+    hash_key = hashlib.sha256(str(seed).encode()).hexdigest()[:16]  # 16 bytes, as pandas wants
+    hashes = pd.util.hash_pandas_object(frame[key], index=False, hash_key=hash_key)
+    position = hashes.to_numpy() / 2.0**64
+    cuts = [sizes.test_size, sizes.test_size + sizes.validation_size]
+    return np.searchsorted(cuts, position, side="right").astype(np.int8)
+
+
+def part_counts(frame: pd.DataFrame, parts: np.ndarray, target: str, stratify: bool) -> pd.DataFrame:
+    """Rows per part, per class of ``target`` when ``stratify`` (one row "all" otherwise)."""
+    groups = frame[target].to_numpy() if stratify else np.full(len(frame), "all")
+    counts = pd.crosstab(pd.Series(groups, name="group"), pd.Series(parts, name="part"))
+    return counts.reindex(columns=range(len(PARTS)), fill_value=0).set_axis(PARTS, axis=1)
+
+
+def check_counts(counts: pd.DataFrame, target: str) -> None:
+    """Every group needs test and train rows; a group too small to get both is named."""
+    for group, row in counts.iterrows():
+        if row["test"] < 1 or row["train"] < 1:
+            empty = "test" if row["test"] < 1 else "train"
             raise DataError(
-                f"{paths.FEATURES}: too few rows ({len(rows)}) in group {label!r} of "
-                f"{target!r} to split into train, validation and test"
+                f"{paths.FEATURES}: too few rows ({int(row.sum())}) in group {group!r} of "
+                f"{target!r} to split: none fell in {empty}. Add rows, merge rare classes, "
+                "or change seed (conf/config.yaml), or key or the fractions in conf/split/."
             )
-        chosen["test"].append(rows[:n_test])
-        chosen["validation"].append(rows[n_test : n_test + n_validation])
-        chosen["train"].append(rows[n_test + n_validation :])
+
+
+def split_frame(frame: pd.DataFrame, params: Params) -> dict[str, pd.DataFrame]:
+    """The three parts of ``frame``, each in the frame's row order."""
+    parts = assign_parts(frame, key_columns(params), params.split, params.seed)
+    target = params.data.target
+    check_counts(part_counts(frame, parts, target, params.classification), target)
     return {
-        part: frame.iloc[np.sort(np.concatenate(indices))].reset_index(drop=True)
-        for part, indices in chosen.items()
+        name: frame[parts == code].reset_index(drop=True) for code, name in enumerate(PARTS)
     }
 
 
 def main() -> None:
     params = load_params()
-    features = read_parquet(paths.FEATURES)
-    parts = split_frame(
-        features, params.data.target, params.split, params.seed, params.classification
-    )
+    parts = split_frame(read_parquet(paths.FEATURES), params)
     for part, frame in parts.items():
         write_parquet(frame, DESTINATIONS[part])
     print("split: " + ", ".join(f"{part} {len(frame)} rows" for part, frame in parts.items()))
