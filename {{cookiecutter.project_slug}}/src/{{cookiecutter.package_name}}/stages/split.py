@@ -44,7 +44,9 @@ def assign_parts(frame: pd.DataFrame, key: list[str], sizes: Split, seed: int) -
     return np.searchsorted(cuts, position, side="right").astype(np.int8)
 
 
-def part_counts(frame: pd.DataFrame, parts: np.ndarray, target: str, stratify: bool) -> pd.DataFrame:
+def part_counts(
+    frame: pd.DataFrame, parts: np.ndarray, target: str, stratify: bool
+) -> pd.DataFrame:
     """Rows per part, per class of ``target`` when ``stratify`` (one row "all" otherwise)."""
     groups = frame[target].to_numpy() if stratify else np.full(len(frame), "all")
     counts = pd.crosstab(pd.Series(groups, name="group"), pd.Series(parts, name="part"))
@@ -68,9 +70,7 @@ def split_frame(frame: pd.DataFrame, params: Params) -> dict[str, pd.DataFrame]:
     parts = assign_parts(frame, key_columns(params), params.split, params.seed)
     target = params.data.target
     check_counts(part_counts(frame, parts, target, params.classification), target)
-    return {
-        name: frame[parts == code].reset_index(drop=True) for code, name in enumerate(PARTS)
-    }
+    return {name: frame[parts == code].reset_index(drop=True) for code, name in enumerate(PARTS)}
 
 
 def main() -> None:
