@@ -15,6 +15,7 @@ from {{ cookiecutter.package_name }}.data import (
     read_raw_csv,
     recoded,
 )
+from {{ cookiecutter.package_name }}.data.blocks import count_lines, csv_blocks, numbered
 from {{ cookiecutter.package_name }}.stages.clean import (
     clean,
     clean_parsed,
@@ -306,3 +307,56 @@ def test_the_typed_read_reports_failures_as_written(tmp_path, row, message):
 def test_a_column_with_no_value_at_all_is_recoded_to_missing():
     values = pd.Series([None, None], dtype=object).astype("category")
     assert recoded(values, {"A": "alpha"}).isna().all()
+
+
+def numbered_rows(count: int) -> list[str]:
+    return [f"{'AB'[i % 2]},{i / 10},{i},2020-01-02,note {i}" for i in range(count)]
+
+
+def file_blocks(path: Path, size: int = 1_000):
+    blocks = csv_blocks(path, size)
+    return numbered(blocks, [count_lines(block) for block in blocks])
+
+
+def test_blocks_cover_the_rows_and_end_at_line_ends(tmp_path):
+    path = raw_csv(tmp_path, *numbered_rows(500))
+    content, blocks = path.read_bytes(), file_blocks(path)
+    assert len(blocks) > 10
+    assert blocks[0].start == content.index(b"\n") + 1
+    assert blocks[-1].end == len(content)
+    assert all(before.end == after.start for before, after in zip(blocks, blocks[1:]))
+    assert all(content[block.end - 1 : block.end] == b"\n" for block in blocks)
+    assert sum(map(count_lines, blocks)) == 500
+    assert [b.first_row for b in blocks[1:]] == list(np.cumsum(list(map(count_lines, blocks)))[:-1])
+
+
+def test_a_last_line_without_a_line_end_is_counted(tmp_path):
+    path = write_csv(tmp_path / "raw.csv", "\n".join(["Kind", *numbered_rows(300)]))
+    assert sum(map(count_lines, file_blocks(path))) == 300
+
+
+def test_blocks_read_the_rows_of_the_whole_file_with_its_index(tmp_path):
+    path, columns = raw_csv(tmp_path, *numbered_rows(500)), data_config().columns
+    whole = read_checked_csv(path, NA_VALUES, columns)
+    pieces = [read_checked_csv(path, NA_VALUES, columns, block) for block in file_blocks(path)]
+    pd.testing.assert_frame_equal(pd.concat(pieces).astype(str), whole.astype(str))
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        ("A,heavy,3,2020-01-02,x", r"'Weight \(kg\)' fails not float: 'heavy' \(line 402\)"),
+        ("A,1.5,3,2020-01-02,x,extra", r"raw\.csv, line 402: 6 fields where the header has 5"),
+    ],
+)
+def test_a_bad_row_in_a_later_block_is_named_by_its_line_in_the_file(tmp_path, row, expected):
+    rows = numbered_rows(500)
+    rows[400] = row
+    path, columns = raw_csv(tmp_path, *rows), data_config().columns
+    blocks = file_blocks(path)
+    for block in blocks[:-1]:
+        if block.first_row + count_lines(block) <= 400:
+            read_checked_csv(path, NA_VALUES, columns, block)  # the blocks before are fine
+    (holding,) = [b for b in blocks if b.first_row <= 400 < b.first_row + count_lines(b)]
+    with pytest.raises(DataError, match=expected):
+        read_checked_csv(path, NA_VALUES, columns, holding)

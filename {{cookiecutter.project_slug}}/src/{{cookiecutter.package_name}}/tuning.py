@@ -58,8 +58,12 @@ def tune(
     tuning: Tuning,
     classification: bool,
     seed: int,
+    n_jobs: int = 1,
 ) -> tuple[Pipeline, dict[str, Any], pd.DataFrame]:
-    """Search, refit the best candidate; return it, a summary and one row per candidate."""
+    """Search, refit the best candidate; return it, a summary and one row per candidate.
+
+    ``n_jobs=-1`` under joblib's dask backend sends the cross-validation fits to the cluster.
+    """
     folds = StratifiedKFold if classification else KFold
     search = RandomizedSearchCV(
         model,
@@ -69,7 +73,7 @@ def tune(
         cv=folds(n_splits=tuning.folds, shuffle=True, random_state=seed),
         random_state=seed,
         refit=True,
-        n_jobs=1,
+        n_jobs=n_jobs,
     )
     search.fit(inputs, target)
     best = {

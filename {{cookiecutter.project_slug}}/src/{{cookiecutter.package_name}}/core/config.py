@@ -157,6 +157,15 @@ class Monitor(Section):
 {%- endif %}
 
 
+class Compute(Section):
+    """Where the row-wise stages run: in this process (pandas) or on a Dask cluster."""
+
+    engine: Literal["pandas", "dask"] = "pandas"
+    scheduler: str | None = None  # None: $DASK_SCHEDULER_ADDRESS, else a local cluster
+    partition_mb: float = Field(64, gt=0)  # MB of raw CSV per partition (dask)
+    max_train_rows: int | None = Field(None, ge=1)  # beyond it, train fits on a sample
+
+
 class Params(Section):
     task: Literal["classification", "regression"]
     seed: int
@@ -170,6 +179,7 @@ class Params(Section):
 {%- if cookiecutter.operations == 'yes' %}
     monitor: Monitor
 {%- endif %}
+    compute: Compute
 
     @model_validator(mode="after")
     def _split_key_declared(self) -> Params:

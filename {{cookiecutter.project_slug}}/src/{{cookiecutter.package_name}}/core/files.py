@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,33 +28,53 @@ def temporary_files(target: Path) -> list[Path]:
     return list(target.parent.glob(f".{target.name}.*.tmp"))
 
 
-def default_mode() -> int:
-    """The mode a new file gets under the current umask (0644 under the usual 022)."""
+def default_mode(directory: bool = False) -> int:
+    """The mode a new file (0644 under the usual umask 022) or directory (0755) gets."""
     mask = os.umask(0)
     os.umask(mask)
-    return 0o666 & ~mask
+    return (0o777 if directory else 0o666) & ~mask
+
+
+def remove(path: Path) -> None:
+    """Remove a file or a directory tree, if it is there."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 @contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
+def atomic_path(target: Path, directory: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it over ``target`` on success.
 
-    The name matches ``.*.tmp``, which .gitignore and .dvcignore leave out; stale ones
-    from an earlier, killed write of the same file are removed first.
+    With ``directory`` the temporary path is an empty directory (a partitioned Parquet
+    output), and whatever was at ``target`` before, file or directory, is replaced. The
+    name matches ``.*.tmp``, which .gitignore and .dvcignore leave out; stale ones from an
+    earlier, killed write of the same target are removed first.
     """
-    target = Path(target)
+    target = Path(target).absolute()  # a Dask worker may run in another directory
     target.parent.mkdir(parents=True, exist_ok=True)
     for stale in temporary_files(target):
-        stale.unlink(missing_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(handle)
-    temporary = Path(name)
+        remove(stale)
+    prefix, where = f".{target.name}.", target.parent
+    if directory:
+        temporary = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=where))
+    else:
+        handle, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=where)
+        os.close(handle)
+        temporary = Path(name)
     try:
         yield temporary
-        os.chmod(temporary, default_mode())  # mkstemp makes 0600
-        os.replace(temporary, target)
+        os.chmod(temporary, default_mode(directory))  # mkstemp and mkdtemp make 0600, 0700
+        if directory and target.exists():  # a directory cannot be renamed over: swap
+            old = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=where))
+            os.replace(target, old / target.name)
+            os.replace(temporary, target)
+            remove(old)
+        else:
+            os.replace(temporary, target)
     finally:
-        temporary.unlink(missing_ok=True)
+        remove(temporary)
 
 
 def write_with(target: Path, writer: Callable[[Path], None]) -> None:
@@ -85,7 +106,7 @@ def file_md5(path: Path) -> str:
 
 def require_input(path: Path) -> None:
     """Refuse a missing input, saying which stage produces it."""
-    if not Path(path).is_file():
+    if not Path(path).exists():  # a file, or a partitioned Parquet directory
         raise DataError(f"{path} not found. It is produced by an earlier stage: run `dvc repro`.")
 
 
@@ -108,4 +129,5 @@ def parquet_rows(path: Path) -> int:
     require_input(path)
     import pyarrow.parquet as pq
 
-    return pq.read_metadata(path).num_rows
+    files = sorted(Path(path).glob("*.parquet")) if Path(path).is_dir() else [path]
+    return sum(pq.read_metadata(file).num_rows for file in files)

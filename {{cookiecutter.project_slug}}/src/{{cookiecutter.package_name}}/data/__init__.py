@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..core.config import Column
 from ..core.errors import ConfigError, DataError, shorten
+from .blocks import Block
 
 SHOWN_FAILURES = 5  # offending values listed per problem; the rest are counted
 LONG_ROW_BLOCK = 1 << 28  # bytes read at once when one row is longer than pyarrow's 1 MB
@@ -94,25 +95,31 @@ def build_schema(columns: dict[str, Column]) -> Any:
 
 
 def read_checked_csv(
-    path: Path, na_values: list[str], columns: dict[str, Column], **dialect: str
+    path: Path,
+    na_values: list[str],
+    columns: dict[str, Column],
+    block: Block | None = None,
+    **dialect: str,
 ) -> pd.DataFrame:
     """The declared columns of a raw CSV, parsed and checked against the schema.
 
     The file is first read typed (numbers as float64, other columns dictionary-encoded:
     a small code per row), which keeps memory near the table's own size. Only when a
     value does not convert or a check fails is it read again as text, so the error can
-    quote each offending value as written, with its line.
+    quote each offending value as written, with its line. With ``block``, only that
+    part of the file is read (the dask engine), its rows indexed as in the whole file.
     """
     import pyarrow as pa
 
     sources = [column.source for column in columns.values()]
-    typed = read_raw_csv(path, na_values, sources, typed=columns, **dialect)
+    typed = read_raw_csv(path, na_values, sources, typed=columns, block=block, **dialect)
     parsed, failures = (None, None) if typed is None else check_rows(typed, columns, path)
     del typed  # its buffers go back to the OS before the next step needs memory
     pa.default_memory_pool().release_unused()
     if parsed is not None and not len(failures):
         return parsed
-    return validate_raw(read_raw_csv(path, na_values, sources, **dialect), columns, path)
+    raw = read_raw_csv(path, na_values, sources, block=block, **dialect)
+    return validate_raw(raw, columns, path)
 
 
 def read_raw_csv(
@@ -123,6 +130,7 @@ def read_raw_csv(
     typed: dict[str, Column] | None = None,
     encoding: str = "utf-8",
     delimiter: str = ",",
+    block: Block | None = None,
 ) -> Any:
     """The raw columns as text, with the source's own missing-value markers.
 
@@ -155,12 +163,16 @@ def read_raw_csv(
         strings_can_be_null=True,
     )
     try:
-        table = read_table(path, convert, rows, typed=bool(typed), dialect=(encoding, delimiter))
+        dialect = (encoding, delimiter)
+        table = read_table(path, convert, rows, typed=bool(typed), dialect=dialect, block=block)
     except Unconvertible:
         return None
-    if table.num_rows == 0:
+    if table.num_rows == 0 and block is None:
         raise DataError(f"{path} has a header but no data rows")
-    return table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    if block is not None:
+        frame.index = pd.RangeIndex(block.first_row, block.first_row + len(frame))
+    return frame
 
 
 class Unconvertible(DataError):
@@ -191,9 +203,11 @@ def read_table(
     threads: bool = True,
     dialect: tuple[str, str] = ("utf-8", ","),
     block_size: int | None = None,
+    block: Block | None = None,
 ) -> Any:
-    """The file (or its first ``rows``) as an Arrow table. A row with the wrong number of
-    fields is an error naming its line, which a second, single-threaded read numbers."""
+    """The file (or its first ``rows``, or one ``block``) as an Arrow table. A row with the
+    wrong number of fields is an error naming its line, which a second, single-threaded
+    read numbers."""
     import pyarrow as pa
     import pyarrow.csv as csv
 
@@ -214,11 +228,12 @@ def read_table(
     }
     undecoded: list[Any] = []  # pyarrow cannot hand over a bad row that is not ``encoding``
     hook, sys.unraisablehook = sys.unraisablehook, undecoded.append
+    source = path if block is None else pa.BufferReader(block.read())
     try:
         if rows is None:
-            table = csv.read_csv(path, **options)
+            table = csv.read_csv(source, **options)
         else:  # stream, and stop once enough rows are read
-            with csv.open_csv(path, **options) as reader:
+            with csv.open_csv(source, **options) as reader:
                 batches, count = [], 0
                 while count < rows and (batch := next(reader, None)) is not None:
                     batches.append(batch)
@@ -228,18 +243,19 @@ def read_table(
         if typed and "conversion error" in str(error):
             raise Unconvertible(path) from None
         if "straddl" in str(error) and block_size is None:  # one row longer than a block
-            return read_table(path, convert, rows, typed, threads, dialect, LONG_ROW_BLOCK)
+            return read_table(path, convert, rows, typed, threads, dialect, LONG_ROW_BLOCK, block)
         if undecoded or "UTF8" in str(error) or "UTF-8" in str(error):
             raise DataError(undecodable(path, dialect[0])) from None
         raise DataError(f"{path} cannot be read as CSV: {shorten(str(error), 200)}") from None
     finally:
         sys.unraisablehook = hook
     if malformed and threads:
-        return read_table(path, convert, rows, typed, False, dialect, block_size)
+        return read_table(path, convert, rows, typed, False, dialect, block_size, block)
     if malformed:
         row = malformed[0]
+        line = row.number + (block.first_row if block else 0)
         raise DataError(
-            f"{path}, line {row.number}: {row.actual_columns} fields where the header has "
+            f"{path}, line {line}: {row.actual_columns} fields where the header has "
             f"{row.expected_columns}: {shorten(row.text)}"
         )
     return table

@@ -2,41 +2,62 @@
 
 Reads ``data.raw_path``; writes the cleaned table, ``reports/data_quality.json`` (rows in,
 rows out, rows dropped per reason: a DVC metric) and ``reports/missing_values.json`` (per
-column, kept out of the metrics so that ``dvc metrics show`` stays readable).
+column, kept out of the metrics so that ``dvc metrics show`` stays readable). With
+``compute.engine: dask`` the file is read in blocks on a Dask cluster, each block by the
+same functions, and exact duplicates are found across blocks by their row hashes.
 """
 
 from __future__ import annotations
 
+import operator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..core import paths
-from ..core.config import Data, load_params
+from ..core.config import Compute, Data, load_params
 from ..core.errors import DataError, run_main
-from ..core.files import write_json, write_parquet
+from ..core.files import atomic_path, write_json, write_parquet
 from ..data import read_checked_csv, tidy, validate_raw
+from ..data.blocks import Block, count_lines, csv_blocks, numbered
+
+HASH_BUCKETS = 16  # most hash buckets searched for repeats, one task each (dask)
 
 
-def duplicate_rows(frame: pd.DataFrame) -> np.ndarray:
-    """Rows that exactly repeat an earlier row.
+def row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """One 64-bit hash per row, of its values (a category hashes as its value)."""
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+
+
+def first_repeats(frame: pd.DataFrame) -> np.ndarray:
+    """Rows that exactly repeat an earlier row of ``frame``, compared in full."""
+    return frame.duplicated().to_numpy()
+
+
+def duplicate_rows(frame: pd.DataFrame, among: np.ndarray | None = None) -> np.ndarray:
+    """Rows that exactly repeat an earlier row, of the rows ``among`` marks (default all).
 
     Rows are hashed first (vectorised, about twice as fast as comparing whole rows), and
     only rows whose hash repeats are compared in full, so a hash collision never drops a row.
     """
-    candidates = pd.util.hash_pandas_object(frame, index=False).duplicated(keep=False)
+    considered = np.flatnonzero(np.ones(len(frame), dtype=bool) if among is None else among)
+    suspects = considered[pd.Series(row_hashes(frame)[considered]).duplicated(keep=False)]
     duplicate = np.zeros(len(frame), dtype=bool)
-    duplicate[candidates.to_numpy()] = frame[candidates.to_numpy()].duplicated().to_numpy()
+    duplicate[suspects] = first_repeats(frame.iloc[suspects])
     return duplicate
 
 
-def drop_unusable_rows(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Drop exact duplicate rows, then rows without a target; count each reason."""
-    duplicate = duplicate_rows(frame)
-    unlabelled = frame[target].isna().to_numpy() & ~duplicate
-    dropped = {"duplicate": int(duplicate.sum()), "missing_target": int(unlabelled.sum())}
-    return frame[~(duplicate | unlabelled)].reset_index(drop=True), dropped  # one copy
+def drop_unlabelled(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, int]:
+    """Rows with a target, and how many had none."""
+    labelled = frame[target].notna().to_numpy()
+    return frame[labelled].reset_index(drop=True), int((~labelled).sum())
+
+
+def quality_report(rows_in: int, rows_out: int, duplicate: int, unlabelled: int) -> dict:
+    dropped = {"duplicate": duplicate, "missing_target": unlabelled}
+    return {"rows_in": rows_in, "rows_out": rows_out, "rows_dropped": dropped}
 
 
 def clean(raw: pd.DataFrame, data: Data, source: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -45,26 +66,127 @@ def clean(raw: pd.DataFrame, data: Data, source: Any) -> tuple[pd.DataFrame, dic
 
 
 def clean_parsed(parsed: pd.DataFrame, data: Data) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Tidy and filter rows that passed the schema; return them with the quality report."""
-    frame, dropped = drop_unusable_rows(tidy(parsed, data.columns), data.target)
-    return frame, {
-        "rows_in": len(parsed),
-        "rows_out": len(frame),
-        "rows_dropped": dropped,
-        "missing_values": {column: int(n) for column, n in frame.isna().sum().items()},
-    }
+    """Tidy and filter rows that passed the schema: drop rows without a target, then
+    exact duplicate rows; return the rest with the quality report."""
+    tidied = tidy(parsed, data.columns)
+    labelled = tidied[data.target].notna().to_numpy()
+    duplicate = duplicate_rows(tidied, among=labelled)
+    frame = tidied[labelled & ~duplicate].reset_index(drop=True)  # the one copy
+    unlabelled = int((~labelled).sum())
+    report = quality_report(len(parsed), len(frame), int(duplicate.sum()), unlabelled)
+    return frame, {**report, "missing_values": missing_counts(frame)}
+
+
+def missing_counts(frame: pd.DataFrame) -> dict[str, int]:
+    return {column: int(n) for column, n in frame.isna().sum().items()}
+
+
+# The dask engine: each function up to clean_on_cluster is one task, on one block or part.
+
+
+def clean_block(block: Block, data: Data, part: Path) -> tuple[dict[str, Any], np.ndarray]:
+    """One block parsed, checked, tidied and without unlabelled rows, written to ``part``;
+    returns its counts and its rows' hashes."""
+    parsed = read_checked_csv(block.path, data.na_values, data.columns, block, **data.dialect())
+    frame, unlabelled = drop_unlabelled(tidy(parsed, data.columns), data.target)
+    frame.to_parquet(part, index=False)
+    counts = {"rows_in": len(parsed), "rows": len(frame), "unlabelled": unlabelled}
+    return {**counts, "missing": frame.isna().sum()}, row_hashes(frame)
+
+
+def bucket(hashes: np.ndarray, number: int, buckets: int) -> np.ndarray:
+    return hashes[hashes % buckets == number]
+
+
+def repeated(*pieces: np.ndarray) -> np.ndarray:
+    """The hashes that occur more than once across ``pieces``."""
+    hashes = pd.Series(np.concatenate(pieces))
+    return hashes[hashes.duplicated()].unique()
+
+
+def suspect_rows(part: Path, hashes: np.ndarray, suspects: np.ndarray) -> pd.DataFrame:
+    """A part's rows whose hash repeats somewhere, with their position in the part."""
+    chosen = np.isin(hashes, suspects)
+    return pd.read_parquet(part)[chosen].assign(_position=np.flatnonzero(chosen))
+
+
+def drop_positions(part: Path, positions: np.ndarray) -> None:
+    frame = pd.read_parquet(part)
+    keep = np.ones(len(frame), dtype=bool)
+    keep[positions] = False
+    frame[keep].to_parquet(part, index=False)
+
+
+def repeated_hashes(client: Any, hashes: list[Any]) -> np.ndarray:
+    """Hashes that occur more than once anywhere: each bucket of the hash range is one task,
+    so no process holds every row's hash."""
+    buckets = min(len(hashes), HASH_BUCKETS)
+    tasks = [
+        client.submit(repeated, *[client.submit(bucket, h, number, buckets) for h in hashes])
+        for number in range(buckets)
+    ]
+    return np.concatenate(client.gather(tasks)) if tasks else np.array([], dtype=np.uint64)
+
+
+def drop_duplicates_across(client: Any, parts: list[Path], hashes: list[Any]) -> pd.DataFrame:
+    """Remove exact repeats of earlier rows from the parts; return the removed rows.
+
+    Only rows whose hash repeats are fetched and compared in full, in the file's order.
+    """
+    suspects = repeated_hashes(client, hashes)
+    if not len(suspects):
+        return pd.DataFrame()
+    found = client.gather(
+        [client.submit(suspect_rows, p, h, suspects) for p, h in zip(parts, hashes, strict=True)]
+    )
+    rows = pd.concat([f.assign(_part=n) for n, f in enumerate(found)], ignore_index=True)
+    removed = rows[first_repeats(rows.drop(columns=["_position", "_part"]))]
+    groups = removed.groupby("_part")["_position"]
+    client.gather(
+        [client.submit(drop_positions, parts[n], group.to_numpy()) for n, group in groups]
+    )
+    return removed.drop(columns=["_position", "_part"])
+
+
+def clean_on_cluster(data: Data, compute: Compute, target: Path) -> dict[str, Any]:
+    """The clean stage block by block; writes ``target`` as a directory of parts."""
+    from ..core.cluster import connect, part_path, run_parts
+
+    blocks = csv_blocks(data.raw_path, int(compute.partition_mb * (1 << 20)))
+    with connect(compute) as client, atomic_path(target, directory=True) as folder:
+        blocks = numbered(blocks, run_parts(client, count_lines, blocks))
+        parts = [part_path(folder, number) for number in range(len(blocks))]
+        futures = client.map(clean_block, blocks, [data] * len(blocks), parts, pure=False)
+        counts = client.gather([client.submit(operator.getitem, f, 0) for f in futures])
+        if not sum(count["rows_in"] for count in counts):
+            raise DataError(f"{data.raw_path} has a header but no data rows")
+        hashes = [client.submit(operator.getitem, f, 1) for f in futures]
+        removed = drop_duplicates_across(client, parts, hashes)
+    missing = sum(count["missing"] for count in counts)
+    missing = missing.sub(removed.isna().sum(), fill_value=0).reindex(missing.index)
+    report = quality_report(
+        sum(count["rows_in"] for count in counts),
+        sum(count["rows"] for count in counts) - len(removed),
+        len(removed),
+        sum(count["unlabelled"] for count in counts),
+    )
+    return {**report, "missing_values": {column: int(n) for column, n in missing.items()}}
 
 
 def main() -> None:
-    data = load_params().data
+    params = load_params()
+    data = params.data
     if not data.raw_path.is_file():
         raise DataError(
             f"{data.raw_path} not found. Put your raw data there and version it with "
             f"`dvc add {data.raw_path}`, or point data.raw_path in conf/data/ at it."
         )
-    parsed = read_checked_csv(data.raw_path, data.na_values, data.columns, **data.dialect())
-    frame, report = clean_parsed(parsed, data)
-    write_parquet(frame, paths.CLEAN)
+    if params.compute.engine == "dask":
+        report = clean_on_cluster(data, params.compute, paths.CLEAN)
+    else:
+        parsed = read_checked_csv(data.raw_path, data.na_values, data.columns, **data.dialect())
+        frame, report = clean_parsed(parsed, data)
+        write_parquet(frame, paths.CLEAN)
     write_json(report.pop("missing_values"), paths.MISSING_VALUES)
     write_json(report, paths.DATA_QUALITY)
     print(f"clean: {report['rows_in']} rows in, {report['rows_out']} out -> {paths.CLEAN}")

@@ -8,18 +8,38 @@ pipeline instead, where it is fitted on the training split only.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
+
 from ..core import paths
 from ..core.config import load_params
 from ..core.errors import run_main
-from ..core.files import read_parquet, write_parquet
+from ..core.files import read_parquet, require_input, write_parquet
 from ..data import derive_features
 
 
+def featurize_part(part: Path, outputs: list[Path], derived: dict[str, str]) -> int:
+    """One part of the cleaned table with its features (the dask engine); its width."""
+    features = derive_features(pd.read_parquet(part), derived)
+    features.to_parquet(outputs[0], index=False)
+    return features.shape[1]
+
+
 def main() -> None:
-    derived = load_params().features.derived
-    features = derive_features(read_parquet(paths.CLEAN), derived)
-    write_parquet(features, paths.FEATURES)
-    print(f"featurize: {features.shape[1]} columns -> {paths.FEATURES}")
+    params = load_params()
+    derived = params.features.derived
+    if params.compute.engine == "dask":
+        from ..core.cluster import map_parts
+
+        require_input(paths.CLEAN)
+        widths = map_parts(params.compute, featurize_part, paths.CLEAN, [paths.FEATURES], derived)
+        width = widths[0]
+    else:
+        features = derive_features(read_parquet(paths.CLEAN), derived)
+        write_parquet(features, paths.FEATURES)
+        width = features.shape[1]
+    print(f"featurize: {width} columns -> {paths.FEATURES}")
 
 
 if __name__ == "__main__":

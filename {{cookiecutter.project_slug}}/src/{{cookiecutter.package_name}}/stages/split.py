@@ -10,7 +10,9 @@ expectation, which stratifies a classification split without a shuffle.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,7 +20,7 @@ import pandas as pd
 from ..core import paths
 from ..core.config import Params, Split, load_params
 from ..core.errors import DataError, run_main
-from ..core.files import read_parquet, write_parquet
+from ..core.files import read_parquet, require_input, write_parquet
 
 DESTINATIONS = {"test": paths.TEST, "validation": paths.VALIDATION, "train": paths.TRAIN}
 PARTS = list(DESTINATIONS)  # a row's part code indexes this list
@@ -65,20 +67,55 @@ def check_counts(counts: pd.DataFrame, target: str) -> None:
             )
 
 
-def split_frame(frame: pd.DataFrame, params: Params) -> dict[str, pd.DataFrame]:
-    """The three parts of ``frame``, each in the frame's row order."""
+def split_part(frame: pd.DataFrame, params: Params) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The three parts of ``frame`` (each in the frame's row order) and their counts."""
     parts = assign_parts(frame, key_columns(params), params.split, params.seed)
-    target = params.data.target
-    check_counts(part_counts(frame, parts, target, params.classification), target)
-    return {name: frame[parts == code].reset_index(drop=True) for code, name in enumerate(PARTS)}
+    counts = part_counts(frame, parts, params.data.target, params.classification)
+    frames = {name: frame[parts == code].reset_index(drop=True) for code, name in enumerate(PARTS)}
+    return frames, counts
+
+
+def split_frame(frame: pd.DataFrame, params: Params) -> dict[str, pd.DataFrame]:
+    """The three parts of ``frame``, once every group is known to have test and train rows."""
+    frames, counts = split_part(frame, params)
+    check_counts(counts, params.data.target)
+    return frames
+
+
+def split_file(part: Path, outputs: list[Path], params: Params) -> pd.DataFrame:
+    """One part of the features split into its three output parts (the dask engine)."""
+    frames, counts = split_part(pd.read_parquet(part), params)
+    for frame, output in zip(frames.values(), outputs, strict=True):
+        frame.to_parquet(output, index=False)
+    return counts
+
+
+def split_on_cluster(params: Params) -> dict[str, int]:
+    """Every part of the features split on the cluster; the rows in each part."""
+    from ..core.cluster import map_parts
+
+    totals: list[pd.DataFrame] = []
+
+    def check(results: list[pd.DataFrame]) -> None:
+        totals.append(functools.reduce(lambda a, b: a.add(b, fill_value=0), results))
+        check_counts(totals[0], params.data.target)
+
+    require_input(paths.FEATURES)
+    targets = list(DESTINATIONS.values())
+    map_parts(params.compute, split_file, paths.FEATURES, targets, params, check=check)
+    return {part: int(totals[0][part].sum()) for part in PARTS}
 
 
 def main() -> None:
     params = load_params()
-    parts = split_frame(read_parquet(paths.FEATURES), params)
-    for part, frame in parts.items():
-        write_parquet(frame, DESTINATIONS[part])
-    print("split: " + ", ".join(f"{part} {len(frame)} rows" for part, frame in parts.items()))
+    if params.compute.engine == "dask":
+        rows = split_on_cluster(params)
+    else:
+        parts = split_frame(read_parquet(paths.FEATURES), params)
+        for part, frame in parts.items():
+            write_parquet(frame, DESTINATIONS[part])
+        rows = {part: len(frame) for part, frame in parts.items()}
+    print("split: " + ", ".join(f"{part} {count} rows" for part, count in rows.items()))
 
 
 if __name__ == "__main__":

@@ -46,21 +46,46 @@ def fit_or_tune(
         )
     from ..tuning import tune  # scipy and the search only when asked for
 
-    model, summary, candidates = tune(
-        model, inputs, y, params.model.search_space, params.tuning,
-        params.classification, params.seed,
-    )  # fmt: skip
+    arguments = (model, inputs, y, params.model.search_space, params.tuning)
+    arguments += (params.classification, params.seed)
+    if params.compute.engine == "dask":  # the cross-validation fits run on the cluster
+        import joblib
+
+        from ..core.cluster import connect
+
+        with connect(params.compute), joblib.parallel_backend("dask"):
+            model, summary, candidates = tune(*arguments, n_jobs=-1)
+    else:
+        model, summary, candidates = tune(*arguments)
     return model, {"enabled": True, **summary}, candidates
+
+
+def training_rows(train: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """The train split, or a seeded sample of ``compute.max_train_rows`` of it when it is
+    larger (stratified by class for classification), in the split's row order."""
+    budget = params.compute.max_train_rows
+    if budget is None or len(train) <= budget:
+        return train
+    if params.classification:
+        groups = train.groupby(params.data.target, observed=True)
+        sample = groups.sample(frac=budget / len(train), random_state=params.seed)
+    else:
+        sample = train.sample(n=budget, random_state=params.seed)
+    return sample.sort_index().reset_index(drop=True)
 
 
 def main() -> None:
     params = load_params()
-    model, tuning, candidates = fit_or_tune(read_parquet(paths.TRAIN), params)
+    train = read_parquet(paths.TRAIN)
+    fitted_on = training_rows(train, params)
+    model, tuning, candidates = fit_or_tune(fitted_on, params)
     validation = read_parquet(paths.VALIDATION)
-    scores = {}
+    scores: dict[str, Any] = {"train_rows": len(fitted_on)}
+    if len(fitted_on) < len(train):
+        scores["train_rows_sampled_from"] = len(train)
     if len(validation):
         inputs = model_inputs(validation, params.features)
-        scores = score(model, inputs, validation[params.data.target], params.classification)
+        scores |= score(model, inputs, validation[params.data.target], params.classification)
     save_model(model, paths.MODEL)
     write_json(scores, paths.VALIDATION_METRICS)
     write_json(tuning, paths.TUNING)
