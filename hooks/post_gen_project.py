@@ -54,6 +54,7 @@ UNUSED = {
             # These break the demo data and the model trained on it.
             "tests/test_faults.py",
             "tests/test_api_load.py",
+            "tests/test_dask_engine.py",
         ],
     },
     "license": {"none": ["LICENSE"]},

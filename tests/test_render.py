@@ -33,7 +33,8 @@ PACKAGE_FILES = [
     "__init__.py", "__main__.py", "evaluation.py", "modeling.py", "tuning.py",
     "data/__init__.py", "data/draft.py",
     "model_card/__init__.py", "model_card/template.md",
-    "core/__init__.py", "core/actions.py", "core/compose.py", "core/config.py",
+    "data/blocks.py",
+    "core/__init__.py", "core/actions.py", "core/cluster.py", "core/compose.py", "core/config.py",
     "core/errors.py", "core/files.py", "core/markdown.py", "core/model_file.py", "core/paths.py",
     "core/revisions.py",
     "stages/__init__.py", "stages/clean.py", "stages/evaluate.py", "stages/featurize.py",
@@ -47,7 +48,7 @@ OPERATIONS_PACKAGE_FILES = [
 TEST_FILES = [
     "conftest.py", "test_config.py", "test_featurize_and_split.py", "test_pipeline.py",
     "test_review.py", "test_schema_and_clean.py", "test_draft_schema.py",
-    "test_train_and_evaluate.py",
+    "test_train_and_evaluate.py", "test_files.py",
 ]  # fmt: skip
 DEMO_CSV = TEMPLATE / "{{cookiecutter.project_slug}}/data/raw/penguins-raw.csv"
 
@@ -78,7 +79,7 @@ def expected_git_files(
         ".github/workflows/checks.yml", ".github/workflows/pipeline.yml",
         "conf/config.yaml", "conf/review/default.yaml", "conf/evaluate/default.yaml",
         "conf/features/default.yaml",
-        "conf/split/default.yaml", "conf/model/random_forest.yaml",
+        "conf/split/default.yaml", "conf/compute/default.yaml", "conf/model/random_forest.yaml",
         "conf/model/hist_gradient_boosting.yaml", "conf/tuning/default.yaml",
         "conf/experiment/forest.yaml", "conf/experiment/tuned_boosting.yaml",
         "data/raw/.gitkeep", "models/.gitkeep", "reports/.gitkeep",
@@ -94,7 +95,7 @@ def expected_git_files(
     if demo_data == "penguins":
         files |= {"conf/data/penguins.yaml", "data/raw/penguins-raw.csv.dvc", "data/raw/.gitignore"}
         files |= {"conf/features/minimal.yaml", "conf/experiment/minimal_features.yaml"}
-        files.add("tests/test_faults.py")
+        files |= {"tests/test_faults.py", "tests/test_dask_engine.py"}
         if operations == "yes":
             files.add("tests/test_api_load.py")
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +40,13 @@ def command(project: Path, *args: str, **env: str) -> subprocess.CompletedProces
         [sys.executable, *args], cwd=project, env={**environment, **env},
         capture_output=True, text=True, errors="replace", timeout=300,
     )  # fmt: skip
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (for a server a test starts)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def git(project: Path, *args: str) -> str:

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 from {{ cookiecutter.package_name }}.core.config import load_params
 
@@ -32,12 +33,6 @@ pytestmark = pytest.mark.slow
 PACKAGE = "{{ cookiecutter.package_name }}"
 RAW = load_params(Path(__file__).resolve().parents[1] / "params.yaml").data.raw_path
 REQUESTS, CLIENTS, TIME_LIMIT = 600, 8, 120  # a bounded load: count, concurrency, seconds
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def good_record(project: Path) -> dict:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -324,7 +325,7 @@ def test_blocks_cover_the_rows_and_end_at_line_ends(tmp_path):
     assert len(blocks) > 10
     assert blocks[0].start == content.index(b"\n") + 1
     assert blocks[-1].end == len(content)
-    assert all(before.end == after.start for before, after in zip(blocks, blocks[1:]))
+    assert all(before.end == after.start for before, after in itertools.pairwise(blocks))
     assert all(content[block.end - 1 : block.end] == b"\n" for block in blocks)
     assert sum(map(count_lines, blocks)) == 500
     assert [b.first_row for b in blocks[1:]] == list(np.cumsum(list(map(count_lines, blocks)))[:-1])

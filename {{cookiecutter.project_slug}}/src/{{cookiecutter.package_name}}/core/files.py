@@ -66,7 +66,7 @@ def atomic_path(target: Path, directory: bool = False) -> Iterator[Path]:
     try:
         yield temporary
         os.chmod(temporary, default_mode(directory))  # mkstemp and mkdtemp make 0600, 0700
-        if directory and target.exists():  # a directory cannot be renamed over: swap
+        if target.is_dir() or (directory and target.exists()):  # no rename over: swap
             old = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=where))
             os.replace(target, old / target.name)
             os.replace(temporary, target)

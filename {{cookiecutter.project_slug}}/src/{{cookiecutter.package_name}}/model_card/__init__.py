@@ -88,6 +88,13 @@ def fairness(slices: dict[str, Any], largest_gap: float, overall: dict[str, floa
     return "\n".join([f"Gaps between slice groups above {rule}:", "", *findings])
 
 
+def fitted_on(train_rows: int, budget: int | None) -> str:
+    """What the model was fitted on: the whole training split, or a sample of it."""
+    if budget is None or train_rows <= budget:
+        return "the model was fitted on all of them"
+    return f"the model was fitted on a seeded sample of {budget} (`compute.max_train_rows`)"
+
+
 def render_card(metadata: dict, card: dict[str, Any]) -> str:
     """The model card: ``metadata`` and evaluate's results filled into the template."""
     model, data, commit = metadata["model"], metadata["training_data"], metadata["git"]
@@ -123,6 +130,7 @@ def render_card(metadata: dict, card: dict[str, Any]) -> str:
         data_md5=data["md5"],
         rows_after_cleaning=card["rows_after_cleaning"],
         train_rows=card["train_rows"],
+        fitted_on=fitted_on(card["train_rows"], card["max_train_rows"]),
         test_rows=metrics.get("test_rows", "?"),
         metrics=table(["metric", "value"], metric_rows),
         slices=table(["column", "group", "rows", "metrics"], slice_rows),

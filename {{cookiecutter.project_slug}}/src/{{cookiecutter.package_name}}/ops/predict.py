@@ -12,7 +12,6 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..core import paths
@@ -20,7 +19,8 @@ from ..core.config import Params, load_params
 from ..core.errors import PipelineError
 from ..core.files import write_parquet
 from ..core.paths import file_stem
-from ..data import derive_features, read_raw_csv, tidy, validate_raw
+from ..data import derive_features, read_header, read_raw_csv, tidy, validate_raw
+from ..data.blocks import Block, count_lines, csv_blocks, numbered
 from ..modeling import load_model, model_inputs, model_version, predict_outputs
 
 
@@ -30,7 +30,7 @@ def predict_frame(
     """One row per input row: its CSV line, the prediction, class probabilities, version."""
     columns = params.data.inputs()  # new rows need not have the target
     predictions = predict_tidy(model, tidy(validate_raw(raw, columns, source), columns), params)
-    predictions.insert(0, "line", np.arange(len(raw)) + 2)  # line 1 is the header
+    predictions.insert(0, "line", raw.index.to_numpy() + 2)  # line 1 is the header
     predictions["model_version"] = version
     return predictions
 
@@ -46,17 +46,57 @@ def predict_tidy(model: Any, clean: pd.DataFrame, params: Params) -> pd.DataFram
     return predictions
 
 
+def predict_block(
+    block: Block | None, params: Params, version: str, source: Path, model: Path
+) -> pd.DataFrame:
+    """Predictions for the whole input file, or for one ``block`` of it (the dask engine)."""
+    sources = [column.source for column in params.data.inputs().values()]
+    dialect = params.data.dialect()
+    raw = read_raw_csv(source, params.data.na_values, sources, block=block, **dialect)
+    return predict_frame(load_model(model), raw, params, source, version)
+
+
+def predict_part(block: Block, params: Params, version: str, model: Path, part: Path) -> int:
+    predictions = predict_block(block, params, version, block.path, model)
+    predictions.to_parquet(part, index=False)
+    return len(predictions)
+
+
+def predict_on_cluster(source: Path, output: Path, params: Params, version: str) -> int:
+    """Every block of the input predicted on the cluster, into a directory of parts."""
+    from ..core.cluster import connect, part_path, run_parts
+    from ..core.files import atomic_path
+
+    read_header(source, **params.data.dialect())  # a missing or unreadable file, named
+    blocks = csv_blocks(source, int(params.compute.partition_mb * (1 << 20)))
+    model = paths.MODEL.absolute()
+    with connect(params.compute) as client, atomic_path(output, directory=True) as folder:
+        blocks = numbered(blocks, run_parts(client, count_lines, blocks))
+        futures = [
+            client.submit(predict_part, b, params, version, model, part_path(folder, n))
+            for n, b in enumerate(blocks)
+        ]
+        return sum(client.gather(futures))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--input", type=Path, required=True, help="CSV in the raw format")
-    parser.add_argument("--output", type=Path, required=True, help="Parquet file to write")
+    parser.add_argument(
+        "--output",
+        type=Path,
+        required=True,
+        help="Parquet file to write (with the dask engine, a directory of parts)",
+    )
     args = parser.parse_args(argv)
     if args.output.suffix != ".parquet":
         raise PipelineError(f"--output {args.output}: write predictions to a .parquet file")
     params = load_params()
-    sources = [column.source for column in params.data.inputs().values()]
-    raw = read_raw_csv(args.input, params.data.na_values, sources, **params.data.dialect())
     version = model_version(paths.MODEL)
-    predictions = predict_frame(load_model(paths.MODEL), raw, params, args.input, version)
-    write_parquet(predictions, args.output)
-    print(f"predict: {len(predictions)} rows with model {version} -> {args.output}")
+    if params.compute.engine == "dask":
+        rows = predict_on_cluster(args.input, args.output, params, version)
+    else:
+        predictions = predict_block(None, params, version, args.input, paths.MODEL)
+        write_parquet(predictions, args.output)
+        rows = len(predictions)
+    print(f"predict: {rows} rows with model {version} -> {args.output}")

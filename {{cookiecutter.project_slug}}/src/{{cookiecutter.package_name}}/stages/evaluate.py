@@ -71,6 +71,7 @@ def write_results(results: dict[str, Any], params: Params) -> None:
             "target": params.data.target,
             "rows_after_cleaning": read_json(paths.DATA_QUALITY)["rows_out"],
             "train_rows": parquet_rows(paths.TRAIN),
+            "max_train_rows": params.compute.max_train_rows,
             "slices": results["slices"],
             "importance": results["importance"].to_dict("records"),
             "fairness_gap": params.evaluate.fairness_gap,

@@ -61,16 +61,17 @@ def fit_or_tune(
 
 
 def training_rows(train: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """The train split, or a seeded sample of ``compute.max_train_rows`` of it when it is
-    larger (stratified by class for classification), in the split's row order."""
+    """The train split, or a seeded sample of exactly ``compute.max_train_rows`` of it when
+    it is larger (stratified by class for classification), in the split's row order."""
     budget = params.compute.max_train_rows
     if budget is None or len(train) <= budget:
         return train
-    if params.classification:
-        groups = train.groupby(params.data.target, observed=True)
-        sample = groups.sample(frac=budget / len(train), random_state=params.seed)
-    else:
-        sample = train.sample(n=budget, random_state=params.seed)
+    from sklearn.model_selection import train_test_split
+
+    strata = train[params.data.target] if params.classification else None
+    sample, _ = train_test_split(
+        train, train_size=budget, stratify=strata, random_state=params.seed
+    )
     return sample.sort_index().reset_index(drop=True)
 
 

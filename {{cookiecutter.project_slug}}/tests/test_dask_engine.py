@@ -1,0 +1,189 @@
+"""The dask engine on real Dask clusters: the same rows, split and metrics as pandas.
+
+Each test runs the real stage commands on a copy of the reproduced project with
+``compute.engine: dask`` and partitions small enough that the demo's raw CSV becomes
+several of them, against a two-worker cluster on 127.0.0.1 that this module starts
+itself, or against the local cluster a stage starts when no scheduler is given.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import logging
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import command, free_port
+
+from {{ cookiecutter.package_name }}.core import paths
+from {{ cookiecutter.package_name }}.core.config import load_params
+
+pytestmark = pytest.mark.slow
+
+PACKAGE = "{{ cookiecutter.package_name }}"
+PARTITION_MB = 0.01  # about 10 kB of CSV per partition
+TABLES = (paths.CLEAN, paths.FEATURES, paths.TRAIN, paths.VALIDATION, paths.TEST)
+REPORTS = (paths.DATA_QUALITY, paths.MISSING_VALUES, paths.VALIDATION_METRICS, paths.METRICS)
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """The address of a two-worker cluster on 127.0.0.1, stopped after the module."""
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    ) as cluster:
+        yield cluster.scheduler_address
+
+
+def copy_of(project: Path, folder: Path) -> Path:
+    copy = folder / project.name
+    shutil.copytree(project, copy, symlinks=True)
+    return copy
+
+
+def use_dask(project: Path, **compute: object) -> None:
+    """Switch the copy's params.yaml to the dask engine, with ``compute`` overrides."""
+    path = project / "params.yaml"
+    params = yaml.safe_load(path.read_text(encoding="utf-8"))
+    params["compute"] |= {"engine": "dask", "partition_mb": PARTITION_MB, **compute}
+    path.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+
+
+def table(path: Path) -> pd.DataFrame:
+    """A file or a directory of parts; categories as values, since each part orders its own."""
+    frame = pd.read_parquet(path)
+    return frame.astype({column: object for column in frame.select_dtypes("category")})
+
+
+def report(path: Path) -> object:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def raw_lines(project: Path) -> list[bytes]:
+    raw = load_params(project / "params.yaml").data.raw_path
+    return (project / raw).read_bytes().splitlines(keepends=True)
+
+
+def write_raw(project: Path, lines: list[bytes]) -> None:
+    raw = load_params(project / "params.yaml").data.raw_path
+    (project / raw).write_bytes(b"".join(lines))
+
+
+def with_value(lines: list[bytes], number: int, column: str, value: str) -> None:
+    """Set one field of line ``number`` (0 is the header) to ``value``."""
+    header = next(csv.reader([lines[0].decode()]))
+    row = next(csv.reader([lines[number].decode()]))
+    row[header.index(column)] = value
+    written = io.StringIO()
+    csv.writer(written, lineterminator="\n").writerow(row)
+    lines[number] = written.getvalue().encode()
+
+
+def stage(project: Path, name: str):
+    return command(project, "-m", f"{PACKAGE}.stages.{name}")
+
+
+@pytest.fixture(scope="module")
+def on_dask(reproduced: Path, scheduler: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the reproduced project, reproduced again on the dask engine up to evaluate.
+
+    Shared by the tests below: each puts back what it changes.
+    """
+    project = copy_of(reproduced, tmp_path_factory.mktemp("on_dask"))
+    use_dask(project, scheduler=scheduler)
+    repro = command(project, "-m", "dvc", "repro", "evaluate")
+    assert repro.returncode == 0, repro.stdout + repro.stderr
+    return project
+
+
+def test_the_pipeline_on_dask_matches_pandas(reproduced, on_dask):
+    assert len(list((on_dask / paths.CLEAN).glob("*.parquet"))) > 3  # really partitioned
+    for output in TABLES:
+        pd.testing.assert_frame_equal(table(on_dask / output), table(reproduced / output))
+    for output in REPORTS:
+        assert report(on_dask / output) == report(reproduced / output), output
+
+
+def test_duplicates_and_unlabelled_rows_are_dropped_across_partitions(reproduced, tmp_path):
+    project = copy_of(reproduced, tmp_path)
+    lines = raw_lines(project)
+    data = load_params(project / "params.yaml").data
+    with_value(lines, 5, data.columns[data.target].source, "")
+    write_raw(project, [*lines, lines[1], lines[2]])  # two rows again, in the last partition
+    assert stage(project, "clean").returncode == 0
+    expected = {output: report(project / output) for output in REPORTS[:2]}
+    rows = table(project / paths.CLEAN)
+    unlabelled_before = report(reproduced / paths.DATA_QUALITY)["rows_dropped"]["missing_target"]
+    dropped = expected[paths.DATA_QUALITY]["rows_dropped"]
+    assert dropped == {"duplicate": 2, "missing_target": unlabelled_before + 1}
+
+    use_dask(project)  # no scheduler: the stage starts a local cluster sized to the machine
+    run = stage(project, "clean")
+    assert run.returncode == 0, run.stderr
+    assert (project / paths.CLEAN).is_dir()  # the pandas engine's file was replaced
+    pd.testing.assert_frame_equal(table(project / paths.CLEAN), rows)
+    assert {output: report(project / output) for output in REPORTS[:2]} == expected
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(folder)): hashlib.md5(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_a_bad_value_in_a_later_partition_is_named_by_its_csv_line(on_dask):
+    lines = raw_lines(on_dask)
+    broken = list(lines)
+    with_value(broken, 300, "Clutch Completion", "Perhaps")
+    before = digests(on_dask / "data") | digests(on_dask / "reports")
+    write_raw(on_dask, broken)
+    try:
+        run = stage(on_dask, "clean")
+    finally:
+        write_raw(on_dask, lines)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert "column 'Clutch Completion' fails isin" in run.stderr
+    assert "'Perhaps' (line 301)" in run.stderr
+    assert digests(on_dask / "data") | digests(on_dask / "reports") == before
+    assert not list((on_dask / paths.CLEAN.parent).glob(".*.tmp"))
+
+
+def test_an_unreachable_scheduler_is_named(reproduced, tmp_path):
+    project = copy_of(reproduced, tmp_path)
+    address = f"tcp://127.0.0.1:{free_port()}"
+    use_dask(project, scheduler=address)
+    run = stage(project, "featurize")
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert f"compute.scheduler: no Dask scheduler answers at {address}" in run.stderr
+{%- if cookiecutter.operations == 'yes' %}
+
+
+def test_batch_prediction_on_dask_matches_pandas(reproduced, on_dask, tmp_path):
+    raw = load_params(reproduced / "params.yaml").data.raw_path
+    arguments = ["-m", PACKAGE, "predict", "--input", str(raw), "--output"]
+    pandas = command(reproduced, *arguments, str(tmp_path / "pandas.parquet"))
+    assert pandas.returncode == 0, pandas.stderr
+    dask = command(on_dask, *arguments, str(tmp_path / "dask.parquet"))
+    assert dask.returncode == 0, dask.stderr
+    assert len(list((tmp_path / "dask.parquet").glob("*.parquet"))) > 3
+    expected = pd.read_parquet(tmp_path / "pandas.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask.parquet"), expected)
+    assert expected["line"].tolist() == list(range(2, len(raw_lines(reproduced)) + 1))
+{%- endif %}
