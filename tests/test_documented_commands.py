@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from .conftest import TEMPLATE, copy_of_template, dvc, run, stages_run, tool_env
+from .conftest import BIN, TEMPLATE, copy_of_template, dvc, free_port, run, stages_run, tool_env
 from .messy_data import REGIONS, breast_cancer_csv, diabetes_csv
 
 pytestmark = pytest.mark.slow
@@ -183,3 +184,45 @@ def test_pull_request_checks_and_the_demo_remote_as_documented(baked, copy_of, t
     run(["git", "clone", "--quiet", str(project), str(clone)], cwd=tmp_path)
     dvc(*documented(readme, "dvc pull --allow-missing")[1:], cwd=clone)
     assert (clone / raw).read_bytes() == (project / raw).read_bytes()
+
+
+def test_dask_engine_commands_run_on_a_local_and_on_a_given_cluster(baked, copy_of, tmp_path):
+    project = copy_of(baked())
+    readme = project / "README.md"
+    every_stage = ["clean", "featurize", "split", "train", "evaluate", "profile"]
+    local = documented(readme, "dvc exp run -S compute.engine=dask")
+    assert stages_run(dvc(*local[1:], cwd=project)) == every_stage
+    assert (project / "data/interim/clean.parquet").is_dir()
+    assert (project / "data/processed/train.parquet/part-00000.parquet").is_file()
+
+    given = "DASK_SCHEDULER_ADDRESS=tcp://10.0.0.5:8786 dvc exp run -S compute.engine=dask"
+    setting, *command = documented(readme, given)
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    log = tmp_path / "scheduler.log"
+    other = tmp_path / "given" / project.name  # a second copy, not yet on dask
+    shutil.copytree(baked(), other, symlinks=True)
+    with log.open("w") as output:
+        cluster = [
+            subprocess.Popen(
+                [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port)],
+                stdout=output,
+                stderr=output,
+                env=tool_env(PYTHONPATH=str(other / "src")),  # it unpickles the tasks
+            ),
+            subprocess.Popen(
+                [str(BIN / "dask"), "worker", address, "--nthreads", "1", "--no-dashboard"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=tool_env(PYTHONPATH=str(other / "src")),
+            ),
+        ]
+        try:
+            assert setting.startswith("DASK_SCHEDULER_ADDRESS=")
+            ran = run([sys.executable, "-m", *command], cwd=other, DASK_SCHEDULER_ADDRESS=address)
+        finally:
+            for process in cluster:
+                process.terminate()
+                process.wait(timeout=30)
+    assert stages_run(ran) == every_stage
+    assert "Receive client connection" in log.read_text()

@@ -164,14 +164,21 @@ def test_a_bad_value_in_a_later_partition_is_named_by_its_csv_line(on_dask):
     assert not list((on_dask / paths.CLEAN.parent).glob(".*.tmp"))
 
 
-def test_an_unreachable_scheduler_is_named(reproduced, tmp_path):
+@pytest.mark.parametrize("where", ["compute.scheduler", "DASK_SCHEDULER_ADDRESS"])
+def test_an_unreachable_scheduler_is_named(reproduced, tmp_path, where):
     project = copy_of(reproduced, tmp_path)
     address = f"tcp://127.0.0.1:{free_port()}"
-    use_dask(project, scheduler=address)
-    run = stage(project, "featurize")
+    if where == "compute.scheduler":
+        use_dask(project, scheduler=address)
+        run = stage(project, "featurize")
+    else:
+        use_dask(project)
+        run = command(project, "-m", f"{PACKAGE}.stages.featurize", DASK_SCHEDULER_ADDRESS=address)
     assert run.returncode == 1
     assert "Traceback" not in run.stderr
-    assert f"compute.scheduler: no Dask scheduler answers at {address}" in run.stderr
+    assert f"{where}: no Dask scheduler answers at {address}" in run.stderr
+
+
 {%- if cookiecutter.operations == 'yes' %}
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Compute
-from .errors import ConfigError
+from .errors import ConfigError, shorten
 from .files import atomic_path
 
 SCHEDULER_VARIABLE = "DASK_SCHEDULER_ADDRESS"
@@ -40,7 +40,7 @@ def connect(compute: Compute) -> Iterator[Any]:
         except OSError as error:
             where = "compute.scheduler" if compute.scheduler else SCHEDULER_VARIABLE
             raise ConfigError(f"{where}: no Dask scheduler answers at {address}: {error}") from None
-        with client:
+        with client, environment_errors(address):
             yield client
         return
     cluster = LocalCluster(
@@ -52,6 +52,22 @@ def connect(compute: Compute) -> Iterator[Any]:
     )
     with cluster, Client(cluster) as client:
         yield client
+
+
+@contextmanager
+def environment_errors(address: str) -> Iterator[None]:
+    """A cluster whose scheduler or workers cannot import this package, said plainly."""
+    package = __package__.split(".")[0]
+    try:
+        yield
+    except (RuntimeError, ModuleNotFoundError) as error:
+        if "deserializ" not in str(error) and package not in str(error):
+            raise
+        raise ConfigError(
+            f"the Dask cluster at {address} cannot run this project's tasks "
+            f"({shorten(str(error).splitlines()[0], 100)}). Install this project, at this "
+            "version, where its scheduler and workers run."
+        ) from None
 
 
 def run_parts(client: Any, task: Callable[..., Any], items: Sequence[Any], *args: Any) -> list:
