@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/scale.py --rows 1000000 [--parts stages,repro,api,imports]
                                          [--repeat 3] [--keep DIR]
+    .venv/bin/python benchmarks/scale.py --engine dask --rows 10000000
 
 Bakes a default project, replaces its raw CSV with ``--rows`` penguins-shaped rows (the
 demo's real rows resampled, each number jittered by about 1 % and kept inside the
@@ -14,6 +15,11 @@ schema's bounds) and prints, as Markdown tables:
   (fixed request count and time limit), then 1,000-record requests, then good records
   mixed with the hostile requests of the project's own API load test;
 - imports: ``python -m <package> predict --help`` against ``python -c "import sklearn"``.
+
+With ``--engine dask`` the benchmark starts a Dask scheduler and two single-threaded
+workers on 127.0.0.1 itself, points the project at them (``compute.engine: dask``) and
+runs the row-wise stages (clean, featurize, split), printing for each the peak resident
+memory of the stage process, of the scheduler and of the largest worker.
 
 Everything runs on this machine; the load goes to 127.0.0.1 only and stops by itself.
 """
@@ -33,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.conftest import TEMPLATE, bake, free_port, tool_env
@@ -50,6 +57,8 @@ NUMERIC = {
 }
 CHUNK_ROWS = 500_000
 PARTS = ("stages", "repro", "api", "imports")
+ROW_STAGES = ["clean", "featurize", "split"]  # what the dask engine runs partition by partition
+DASK_WORKERS = 2
 HOSTILE_REQUESTS = 1800  # the API part's second load: good and hostile requests mixed
 
 
@@ -318,12 +327,93 @@ def bench_imports(project: Path, package: str, env: dict[str, str], repeats: int
     return table([f"command (median of {repeats}, in turns)", "wall", "vs import sklearn"], rows)
 
 
+def peak_memory(process: psutil.Process) -> int:
+    """The process's peak resident memory (VmHWM) since it started or was last reset."""
+    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise SystemExit(f"no VmHWM for process {process.pid}")
+
+
+def reset_peak_memory(process: psutil.Process) -> None:
+    Path(f"/proc/{process.pid}/clear_refs").write_text("5")  # Linux: VmHWM := current RSS
+
+
+class DaskCluster:
+    """A scheduler and workers on 127.0.0.1, as separate processes this benchmark owns."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        from distributed import Client
+
+        dask = str(Path(sys.executable).with_name("dask"))
+        self.address = f"tcp://127.0.0.1:{free_port()}"
+        quiet = {"env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        port = self.address.rsplit(":", 1)[1]
+        self.scheduler = subprocess.Popen(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", port, "--no-dashboard"], **quiet
+        )
+        self.worker = subprocess.Popen(
+            [dask, "worker", self.address, "--nworkers", str(DASK_WORKERS), "--nthreads", "1",
+             "--no-dashboard"], **quiet,
+        )  # fmt: skip
+        with Client(self.address, timeout="60s") as client:
+            client.wait_for_workers(DASK_WORKERS, timeout=120)
+
+    def workers(self) -> list[psutil.Process]:
+        """The worker processes (the CLI process runs the nannies; each spawns a worker)."""
+        return [psutil.Process(self.worker.pid), *psutil.Process(self.worker.pid).children()]
+
+    def processes(self) -> list[psutil.Process]:
+        return [psutil.Process(self.scheduler.pid), *self.workers()]
+
+    def stop(self) -> None:
+        for process in (self.worker, self.scheduler):
+            process.terminate()
+            process.wait(timeout=60)
+
+
+def use_cluster(project: Path, address: str) -> None:
+    """Switch the project's params.yaml to the dask engine on ``address``."""
+    params = project / "params.yaml"
+    text = params.read_text()
+    for old, new in (("  engine: pandas\n", "  engine: dask\n"),
+                     ("  scheduler: null\n", f"  scheduler: {address}\n")):  # fmt: skip
+        if old not in text:
+            raise SystemExit(f"params.yaml has no {old.strip()!r} under compute")
+        text = text.replace(old, new, 1)
+    params.write_text(text)
+
+
+def bench_dask_stages(
+    project: Path, package: str, env: dict[str, str], csv_bytes: int, cluster: DaskCluster
+) -> str:
+    """The row-wise stages on the cluster: wall time and each kind of process's peak."""
+    rows = []
+    for stage in ROW_STAGES:
+        for process in cluster.processes():
+            reset_peak_memory(process)
+        command = [sys.executable, "-m", f"{package}.stages.{stage}"]
+        seconds, stage_peak = measured(command, project, env)
+        scheduler_peak = peak_memory(psutil.Process(cluster.scheduler.pid))
+        worker_peak = max(peak_memory(process) for process in cluster.workers())
+        extra = f"{csv_bytes / seconds / 1e6:.0f} MB/s of CSV" if stage == "clean" else ""
+        largest = max(stage_peak, scheduler_peak, worker_peak)
+        rows.append([
+            stage, f"{seconds:.1f} s", gigabytes(stage_peak), gigabytes(scheduler_peak),
+            gigabytes(worker_peak), gigabytes(largest), extra,
+        ])  # fmt: skip
+    header = ["stage (dask, 2 workers)", "wall", "stage process", "scheduler",
+              "largest worker", "largest process", ""]  # fmt: skip
+    return table(header, rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--parts", default=",".join(PARTS), help=f"any of {', '.join(PARTS)}")
     parser.add_argument("--keep", type=Path, help="bake into this folder and keep it")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each stage (median)")
+    parser.add_argument("--engine", choices=["pandas", "dask"], default="pandas")
     args = parser.parse_args()
     parts = args.parts.split(",")
     if unknown := set(parts) - set(PARTS):
@@ -339,11 +429,19 @@ def main() -> None:
     raw = project / "data" / "raw" / "penguins-raw.csv"
     start = time.perf_counter()
     write_rows(args.rows, raw)
-    subprocess.run([sys.executable, "-m", "dvc", "add", str(raw)], cwd=project, env=env,
-                   check=True, capture_output=True)  # fmt: skip
     csv_bytes = raw.stat().st_size
     print(f"{args.rows:,} rows, {csv_bytes / 1e6:.0f} MB of CSV, made in "
-          f"{time.perf_counter() - start:.0f} s; project: {project}\n")  # fmt: skip
+          f"{time.perf_counter() - start:.0f} s; project: {project}\n", flush=True)  # fmt: skip
+    if args.engine == "dask":  # the row-wise stages only, run directly: no `dvc add`
+        cluster = DaskCluster(env)
+        try:
+            use_cluster(project, cluster.address)
+            print(bench_dask_stages(project, package, env, csv_bytes, cluster), end="\n\n")
+        finally:
+            cluster.stop()
+        return
+    subprocess.run([sys.executable, "-m", "dvc", "add", str(raw)], cwd=project, env=env,
+                   check=True, capture_output=True)  # fmt: skip
     benches = {
         "stages": lambda: bench_stages(project, package, env, csv_bytes, args.repeat),
         "repro": lambda: bench_repro(project, env),

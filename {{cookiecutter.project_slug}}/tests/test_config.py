@@ -215,3 +215,18 @@ def test_the_command_line_lists_its_commands_and_refuses_unknown_ones():
         [sys.executable, "-m", PACKAGE, "trian"], capture_output=True, text=True
     )
     assert unknown.returncode == 2 and "unknown command 'trian'" in unknown.stderr
+
+
+def test_the_pandas_engine_imports_no_dask():
+    """Dask is imported by the dask engine only, so it costs the default nothing."""
+    modules = [f"{PACKAGE}.stages.{name}" for name in DVC_STAGES]
+{%- if cookiecutter.operations == 'yes' %}
+    modules.append(f"{PACKAGE}.ops.predict")
+{%- endif %}
+    code = (
+        f"import sys, {', '.join(modules)}; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'dask', 'distributed'}))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "[]"
