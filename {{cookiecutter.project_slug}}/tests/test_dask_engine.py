@@ -117,6 +117,23 @@ def test_the_pipeline_on_dask_matches_pandas(reproduced, on_dask):
         assert report(on_dask / output) == report(reproduced / output), output
 
 
+def test_tuning_on_dask_sends_its_fits_to_the_cluster(on_dask, scheduler, tmp_path):
+    from distributed import Client, get_task_stream
+
+    project = copy_of(on_dask, tmp_path)
+    params_file = project / "params.yaml"
+    params = yaml.safe_load(params_file.read_text(encoding="utf-8"))
+    params["tuning"] |= {"enabled": True, "candidates": 3}
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    with Client(scheduler) as client, get_task_stream(client) as stream:
+        run = stage(project, "train")
+    assert run.returncode == 0, run.stderr
+    tuning = report(project / paths.TUNING)
+    assert tuning["enabled"] is True and tuning["candidates"] == 3
+    ran = [str(task["key"]) for task in stream.data]
+    assert sum("fit_and_score" in key for key in ran) >= 3, ran  # folds x candidates
+
+
 def test_duplicates_and_unlabelled_rows_are_dropped_across_partitions(reproduced, tmp_path):
     project = copy_of(reproduced, tmp_path)
     lines = raw_lines(project)

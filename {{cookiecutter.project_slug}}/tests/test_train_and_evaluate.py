@@ -24,7 +24,7 @@ from {{ cookiecutter.package_name }}.modeling import (
     save_model,
 )
 from {{ cookiecutter.package_name }}.stages.evaluate import evaluate
-from {{ cookiecutter.package_name }}.stages.train import fit_or_tune
+from {{ cookiecutter.package_name }}.stages.train import fit_or_tune, training_rows
 from {{ cookiecutter.package_name }}.tuning import search_distributions
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -277,3 +277,18 @@ def test_fairness_check_compares_unit_metrics_relative_to_the_whole():
     assert "`site`: rmse differs by 30% of its test value" in in_kg
     bounded = fairness({"site": {"largest_gap": {"r2": 0.15}}}, 0.1, {"r2": 0.8})
     assert "`site`: r2 differs by 0.15 between groups" in bounded
+
+
+def test_a_row_budget_fits_on_a_seeded_stratified_sample_in_split_order(params_with):
+    train = make_tabular(1_000).reset_index(names="row")
+    params = params_with(compute__max_train_rows=200)
+    sample = training_rows(train, params)
+    assert len(sample) == 200
+    assert sample["row"].is_monotonic_increasing  # the split's order, not the draw's
+    assert sample.equals(training_rows(train, params))  # seeded
+    target = params.data.target
+    if params.classification:  # each class in its share of the whole, to a row
+        expected = train[target].value_counts(normalize=True) * 200
+        assert (sample[target].value_counts() - expected).abs().max() <= 1
+    assert training_rows(train, params_with(compute__max_train_rows=1_000)) is train
+    assert training_rows(train, params_with()) is train  # no budget: every row

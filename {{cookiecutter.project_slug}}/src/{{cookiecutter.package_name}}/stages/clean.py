@@ -104,10 +104,23 @@ def repeated(*pieces: np.ndarray) -> np.ndarray:
     return hashes[hashes.duplicated()].unique()
 
 
-def suspect_rows(part: Path, hashes: np.ndarray, suspects: np.ndarray) -> pd.DataFrame:
-    """A part's rows whose hash repeats somewhere, with their position in the part."""
-    chosen = np.isin(hashes, suspects)
-    return pd.read_parquet(part)[chosen].assign(_position=np.flatnonzero(chosen))
+def suspect_rows(part: Path, number: int, hashes: np.ndarray, *repeats: np.ndarray) -> pd.DataFrame:
+    """A part's rows whose hash repeats somewhere, with their part, position and hash."""
+    chosen = np.isin(hashes, np.concatenate(repeats))
+    return pd.read_parquet(part)[chosen].assign(
+        _part=number, _position=np.flatnonzero(chosen), _hash=hashes[chosen]
+    )
+
+
+def repeats_in_bucket(
+    number: int, buckets: int, *suspects: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Of one hash bucket's suspect rows, in file order, those that exactly repeat an
+    earlier row: their part and position, and their missing values per column."""
+    rows = pd.concat([s[s["_hash"] % buckets == number] for s in suspects], ignore_index=True)
+    values = rows.drop(columns=["_part", "_position", "_hash"])
+    removed = first_repeats(values)
+    return rows.loc[removed, ["_part", "_position"]], values[removed].isna().sum()
 
 
 def drop_positions(part: Path, positions: np.ndarray) -> None:
@@ -117,35 +130,39 @@ def drop_positions(part: Path, positions: np.ndarray) -> None:
     frame[keep].to_parquet(part, index=False)
 
 
-def repeated_hashes(client: Any, hashes: list[Any]) -> np.ndarray:
-    """Hashes that occur more than once anywhere: each bucket of the hash range is one task,
-    so no process holds every row's hash."""
-    buckets = min(len(hashes), HASH_BUCKETS)
-    tasks = [
-        client.submit(repeated, *[client.submit(bucket, h, number, buckets) for h in hashes])
-        for number in range(buckets)
-    ]
-    return np.concatenate(client.gather(tasks)) if tasks else np.array([], dtype=np.uint64)
+def drop_duplicates_across(
+    client: Any, parts: list[Path], hashes: list[Any]
+) -> tuple[int, pd.Series]:
+    """Remove exact repeats of earlier rows from the parts: how many, and their missing
+    values per column.
 
-
-def drop_duplicates_across(client: Any, parts: list[Path], hashes: list[Any]) -> pd.DataFrame:
-    """Remove exact repeats of earlier rows from the parts; return the removed rows.
-
-    Only rows whose hash repeats are fetched and compared in full, in the file's order.
+    Every step is a task on one part or one bucket of the hash range, so no process holds
+    every row's hash or every suspect row: repeated hashes are found per bucket, each part
+    picks its suspect rows, and each bucket compares its suspects in full, in file order.
+    ``hashes`` (futures, one per part) is emptied, so the cluster can free them early.
     """
-    suspects = repeated_hashes(client, hashes)
-    if not len(suspects):
-        return pd.DataFrame()
+    buckets = min(len(hashes), HASH_BUCKETS)
+    numbers = range(buckets)
+    repeats = [client.submit(repeated, *[client.submit(bucket, h, b, buckets) for h in hashes])
+               for b in numbers]  # fmt: skip
+    if not sum(client.gather([client.submit(len, r) for r in repeats])):
+        return 0, pd.Series(dtype=int)
+    suspects = [
+        client.submit(suspect_rows, part, n, h, *repeats)
+        for n, (part, h) in enumerate(zip(parts, hashes, strict=True))
+    ]
+    hashes.clear()  # each part's hashes are freed on the cluster once its suspects are picked
     found = client.gather(
-        [client.submit(suspect_rows, p, h, suspects) for p, h in zip(parts, hashes, strict=True)]
+        [client.submit(repeats_in_bucket, b, buckets, *suspects) for b in numbers]
     )
-    rows = pd.concat([f.assign(_part=n) for n, f in enumerate(found)], ignore_index=True)
-    removed = rows[first_repeats(rows.drop(columns=["_position", "_part"]))]
-    groups = removed.groupby("_part")["_position"]
+    removed = pd.concat([positions for positions, _ in found])
     client.gather(
-        [client.submit(drop_positions, parts[n], group.to_numpy()) for n, group in groups]
+        [
+            client.submit(drop_positions, parts[int(n)], group.to_numpy())
+            for n, group in removed.groupby("_part")["_position"]
+        ]
     )
-    return removed.drop(columns=["_position", "_part"])
+    return len(removed), sum(missing for _, missing in found)
 
 
 def clean_on_cluster(data: Data, compute: Compute, target: Path) -> dict[str, Any]:
@@ -161,13 +178,14 @@ def clean_on_cluster(data: Data, compute: Compute, target: Path) -> dict[str, An
         if not sum(count["rows_in"] for count in counts):
             raise DataError(f"{data.raw_path} has a header but no data rows")
         hashes = [client.submit(operator.getitem, f, 1) for f in futures]
-        removed = drop_duplicates_across(client, parts, hashes)
+        del futures  # the hashes alone stay on the cluster
+        duplicates, missing_in_duplicates = drop_duplicates_across(client, parts, hashes)
     missing = sum(count["missing"] for count in counts)
-    missing = missing.sub(removed.isna().sum(), fill_value=0).reindex(missing.index)
+    missing = missing.sub(missing_in_duplicates, fill_value=0).reindex(missing.index)
     report = quality_report(
         sum(count["rows_in"] for count in counts),
-        sum(count["rows"] for count in counts) - len(removed),
-        len(removed),
+        sum(count["rows"] for count in counts) - duplicates,
+        duplicates,
         sum(count["unlabelled"] for count in counts),
     )
     return {**report, "missing_values": {column: int(n) for column, n in missing.items()}}
