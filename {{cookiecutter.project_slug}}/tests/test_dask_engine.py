@@ -155,6 +155,29 @@ def test_duplicates_and_unlabelled_rows_are_dropped_across_partitions(reproduced
     assert {output: report(project / output) for output in REPORTS[:2]} == expected
 
 
+def test_parquet_raw_data_on_dask_matches_the_csv_on_pandas(reproduced, scheduler, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    project = copy_of(reproduced, tmp_path)
+    params = yaml.safe_load((project / "params.yaml").read_text(encoding="utf-8"))
+    raw = pd.read_csv(project / params["data"]["raw_path"], dtype=str, keep_default_na=False)
+    export = project / "data/raw/export.parquet"  # a directory of files, as a database writes
+    export.mkdir()
+    for number, start in enumerate(range(0, len(raw), 120)):
+        rows = pa.Table.from_pandas(raw.iloc[start : start + 120], preserve_index=False)
+        pq.write_table(rows, export / f"part-{number}.parquet", row_group_size=50)
+    params["data"]["raw_path"] = str(export.relative_to(project))
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False), encoding="utf-8")
+    use_dask(project, scheduler=scheduler)
+    run = stage(project, "clean")
+    assert run.returncode == 0, run.stderr
+    assert len(list((project / paths.CLEAN).glob("*.parquet"))) == 9  # one per row group
+    pd.testing.assert_frame_equal(table(project / paths.CLEAN), table(reproduced / paths.CLEAN))
+    for output in REPORTS[:2]:
+        assert report(project / output) == report(reproduced / output), output
+
+
 def digests(folder: Path) -> dict[str, str]:
     return {
         str(path.relative_to(folder)): hashlib.md5(path.read_bytes()).hexdigest()

@@ -17,6 +17,7 @@ from {{ cookiecutter.package_name }}.data import (
     recoded,
 )
 from {{ cookiecutter.package_name }}.data.blocks import count_lines, csv_blocks, numbered
+from {{ cookiecutter.package_name }}.data.parquet import read_checked_parquet, row_groups
 from {{ cookiecutter.package_name }}.stages.clean import (
     clean,
     clean_parsed,
@@ -361,3 +362,47 @@ def test_a_bad_row_in_a_later_block_is_named_by_its_line_in_the_file(tmp_path, r
     (holding,) = [b for b in blocks if b.first_row <= 400 < b.first_row + count_lines(b)]
     with pytest.raises(DataError, match=expected):
         read_checked_csv(path, NA_VALUES, columns, holding)
+
+
+def as_parquet(csv_path: Path, target: Path, rows_per_group: int = 10_000) -> Path:
+    """The CSV's cells as Parquet text columns, as an export from a database might be."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), target, rows_per_group)
+    return target
+
+
+def test_parquet_raw_data_reads_as_the_same_csv_does(tmp_path):
+    path, columns = raw_csv(tmp_path, *numbered_rows(300)), data_config().columns
+    parquet = as_parquet(path, tmp_path / "raw.parquet", rows_per_group=70)
+    whole = read_checked_parquet(parquet, NA_VALUES, columns)
+    expected = read_checked_csv(path, NA_VALUES, columns)
+    pd.testing.assert_frame_equal(whole.astype(str), expected.astype(str))
+    groups = row_groups(parquet)
+    assert [group.first_row for group in groups] == [0, 70, 140, 210, 280]
+    pieces = [read_checked_parquet(parquet, NA_VALUES, columns, group) for group in groups]
+    pd.testing.assert_frame_equal(pd.concat(pieces).astype(str), expected.astype(str))
+
+
+def test_a_bad_value_in_parquet_is_named_by_its_row(tmp_path):
+    rows = numbered_rows(300)
+    rows[200] = "A,heavy,3,2020-01-02,x"
+    parquet = as_parquet(raw_csv(tmp_path, *rows), tmp_path / "raw.parquet", rows_per_group=70)
+    expected = r"'Weight \(kg\)' fails not float: 'heavy' \(row 201\)"
+    with pytest.raises(DataError, match=expected):
+        read_checked_parquet(parquet, NA_VALUES, data_config().columns)
+    (holding,) = [group for group in row_groups(parquet) if group.first_row == 140]
+    with pytest.raises(DataError, match=expected):
+        read_checked_parquet(parquet, NA_VALUES, data_config().columns, holding)
+
+
+def test_parquet_without_a_declared_column_or_not_parquet_at_all_is_named(tmp_path):
+    parquet = as_parquet(raw_csv(tmp_path, *numbered_rows(5)), tmp_path / "raw.parquet")
+    columns = {**COLUMNS, "size": {"source": "Size", "type": "float"}}
+    with pytest.raises(DataError, match=r"raw\.parquet: missing column\(s\) 'Size'"):
+        read_checked_parquet(parquet, NA_VALUES, data_config(columns=columns).columns)
+    broken = write_csv(tmp_path / "broken.parquet", "Kind\nA\n")
+    with pytest.raises(DataError, match=r"broken\.parquet cannot be read as Parquet"):
+        read_checked_parquet(broken, NA_VALUES, data_config().columns)

@@ -343,21 +343,36 @@ def check_rows(
     return parsed, found
 
 
-def validate_raw(raw: pd.DataFrame, columns: dict[str, Column], source: Any) -> pd.DataFrame:
+def line_place(index: int) -> str:
+    return f"line {csv_line(index)}"
+
+
+def validate_raw(
+    raw: pd.DataFrame,
+    columns: dict[str, Column],
+    source: Any,
+    place: Callable[[int], str] = line_place,
+) -> pd.DataFrame:
     """The declared columns with parsed types, or a DataError describing every failure."""
     parsed, failures = check_rows(raw, columns, source)
     if len(failures):
-        raise DataError(describe_failures(failures, raw, source))
+        raise DataError(describe_failures(failures, raw, source, place))
     return parsed
 
 
-def describe_failures(failures: pd.DataFrame, raw: pd.DataFrame, source: Any) -> str:
-    """One line per (column, check): the offending raw values and the CSV lines they sit on."""
+def describe_failures(
+    failures: pd.DataFrame,
+    raw: pd.DataFrame,
+    source: Any,
+    place: Callable[[int], str] = line_place,
+) -> str:
+    """One line per (column, check): the offending raw values and where each sits (the CSV
+    line, by default)."""
     lines = [f"{source} breaks the declared schema (conf/data/):"]
     for (column, check), group in failures.groupby(["column", "check"], sort=False):
         shown = group["index"].head(SHOWN_FAILURES)
         values = ", ".join(
-            f"{raw_value(raw.at[index, column])} (line {csv_line(index)})" for index in shown
+            f"{raw_value(raw.at[index, column])} ({place(index)})" for index in shown
         )
         more = f" and {len(group) - len(shown)} more" if len(group) > len(shown) else ""
         lines.append(f"  column {column!r} fails {check}: {values}{more}")

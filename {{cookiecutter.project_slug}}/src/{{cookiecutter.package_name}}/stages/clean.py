@@ -1,10 +1,11 @@
 """Stage 1, clean: validate raw data against the declared schema and tidy it.
 
-Reads ``data.raw_path``; writes the cleaned table, ``reports/data_quality.json`` (rows in,
-rows out, rows dropped per reason: a DVC metric) and ``reports/missing_values.json`` (per
-column, kept out of the metrics so that ``dvc metrics show`` stays readable). With
-``compute.engine: dask`` the file is read in blocks on a Dask cluster, each block by the
-same functions, and exact duplicates are found across blocks by their row hashes.
+Reads ``data.raw_path`` (CSV, or Parquet: a file or a directory of them); writes the
+cleaned table, ``reports/data_quality.json`` (rows in, rows out, rows dropped per
+reason: a DVC metric) and ``reports/missing_values.json`` (per column, kept out of the
+metrics so that ``dvc metrics show`` stays readable). With ``compute.engine: dask`` the
+data is read in pieces (CSV blocks, Parquet row groups) on a Dask cluster, each by the
+same functions, and exact duplicates are found across pieces by their row hashes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..core.errors import DataError, run_main
 from ..core.files import atomic_path, write_json, write_parquet
 from ..data import read_checked_csv, tidy, validate_raw
 from ..data.blocks import Block, count_lines, csv_blocks, numbered
+from ..data.parquet import RowGroup, is_parquet, read_checked_parquet, row_groups
 
 HASH_BUCKETS = 16  # most hash buckets searched for repeats, one task each (dask)
 
@@ -84,10 +86,20 @@ def missing_counts(frame: pd.DataFrame) -> dict[str, int]:
 # The dask engine: each function up to clean_on_cluster is one task, on one block or part.
 
 
-def clean_block(block: Block, data: Data, part: Path) -> tuple[dict[str, Any], np.ndarray]:
-    """One block parsed, checked, tidied and without unlabelled rows, written to ``part``;
+def read_raw(data: Data, piece: Block | RowGroup | None = None) -> pd.DataFrame:
+    """The raw data's declared columns, parsed and checked: a CSV or Parquet, whole or one
+    piece of it (a block of lines, a row group)."""
+    if is_parquet(data.raw_path):
+        return read_checked_parquet(data.raw_path, data.na_values, data.columns, piece)
+    return read_checked_csv(data.raw_path, data.na_values, data.columns, piece, **data.dialect())
+
+
+def clean_block(
+    block: Block | RowGroup, data: Data, part: Path
+) -> tuple[dict[str, Any], np.ndarray]:
+    """One piece parsed, checked, tidied and without unlabelled rows, written to ``part``;
     returns its counts and its rows' hashes."""
-    parsed = read_checked_csv(block.path, data.na_values, data.columns, block, **data.dialect())
+    parsed = read_raw(data, block)
     frame, unlabelled = drop_unlabelled(tidy(parsed, data.columns), data.target)
     frame.to_parquet(part, index=False)
     counts = {"rows_in": len(parsed), "rows": len(frame), "unlabelled": unlabelled}
@@ -166,17 +178,23 @@ def drop_duplicates_across(
 
 
 def clean_on_cluster(data: Data, compute: Compute, target: Path) -> dict[str, Any]:
-    """The clean stage block by block; writes ``target`` as a directory of parts."""
+    """The clean stage piece by piece (CSV blocks or Parquet row groups); writes ``target``
+    as a directory of parts."""
     from ..core.cluster import connect, part_path, run_parts
 
-    blocks = csv_blocks(data.raw_path, int(compute.partition_mb * (1 << 20)))
+    block_bytes = int(compute.partition_mb * (1 << 20))
+
+    parquet = is_parquet(data.raw_path)
+    blocks = row_groups(data.raw_path) if parquet else csv_blocks(data.raw_path, block_bytes)
     with connect(compute) as client, atomic_path(target, directory=True) as folder:
-        blocks = numbered(blocks, run_parts(client, count_lines, blocks))
+        if not parquet:  # a block's first row comes from the lines before it
+            blocks = numbered(blocks, run_parts(client, count_lines, blocks))
         parts = [part_path(folder, number) for number in range(len(blocks))]
         futures = client.map(clean_block, blocks, [data] * len(blocks), parts, pure=False)
         counts = client.gather([client.submit(operator.getitem, f, 0) for f in futures])
         if not sum(count["rows_in"] for count in counts):
-            raise DataError(f"{data.raw_path} has a header but no data rows")
+            empty = "holds no rows" if parquet else "has a header but no data rows"
+            raise DataError(f"{data.raw_path} {empty}")
         hashes = [client.submit(operator.getitem, f, 1) for f in futures]
         del futures  # the hashes alone stay on the cluster
         duplicates, missing_in_duplicates = drop_duplicates_across(client, parts, hashes)
@@ -194,7 +212,7 @@ def clean_on_cluster(data: Data, compute: Compute, target: Path) -> dict[str, An
 def main() -> None:
     params = load_params()
     data = params.data
-    if not data.raw_path.is_file():
+    if not data.raw_path.exists():
         raise DataError(
             f"{data.raw_path} not found. Put your raw data there and version it with "
             f"`dvc add {data.raw_path}`, or point data.raw_path in conf/data/ at it."
@@ -202,8 +220,7 @@ def main() -> None:
     if params.compute.engine == "dask":
         report = clean_on_cluster(data, params.compute, paths.CLEAN)
     else:
-        parsed = read_checked_csv(data.raw_path, data.na_values, data.columns, **data.dialect())
-        frame, report = clean_parsed(parsed, data)
+        frame, report = clean_parsed(read_raw(data), data)
         write_parquet(frame, paths.CLEAN)
     write_json(report.pop("missing_values"), paths.MISSING_VALUES)
     write_json(report, paths.DATA_QUALITY)

@@ -1,0 +1,91 @@
+"""Raw data as Parquet, a file or a directory of them: read, checked, cut into row groups.
+
+Parquet carries its own types and missing values, so the declared columns go straight
+to the same parsing and schema checks as a CSV's (text markers in ``na_values`` still
+count as missing). An offending value is reported by its row, 1 being the first, since
+Parquet has no lines. The dask engine reads one row group per task.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..core.config import Column
+from ..core.errors import DataError, shorten
+from . import require_columns, validate_raw
+
+
+@dataclass(frozen=True)
+class RowGroup:
+    path: Path  # one Parquet file
+    group: int  # its row group
+    first_row: int  # rows of the data before this group: the index of its first row
+
+
+def is_parquet(path: Path) -> bool:
+    return Path(path).suffix == ".parquet"
+
+
+def parquet_files(path: Path) -> list[Path]:
+    """The data's files in row order: the file itself, or a directory's files by name."""
+    path = Path(path).absolute()
+    files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+    if not files:
+        raise DataError(f"{path} holds no .parquet files")
+    return files
+
+
+def row_groups(path: Path) -> list[RowGroup]:
+    """Every row group of the data, numbered from its first row, read from the footers."""
+    import pyarrow.parquet as pq
+
+    groups, before = [], 0
+    for file in parquet_files(path):
+        metadata = pq.read_metadata(file)
+        for number in range(metadata.num_row_groups):
+            groups.append(RowGroup(file, number, before))
+            before += metadata.row_group(number).num_rows
+    return groups
+
+
+def row_place(index: int) -> str:
+    return f"row {int(index) + 1}"
+
+
+def read_checked_parquet(
+    path: Path, na_values: list[str], columns: dict[str, Column], piece: RowGroup | None = None
+) -> pd.DataFrame:
+    """The declared columns of raw Parquet data (or of one row group), parsed and checked."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sources = [column.source for column in columns.values()]
+    files = parquet_files(path) if piece is None else [piece.path]
+    try:
+        require_columns(pq.read_schema(files[0]).names, sources, path)
+        if piece is None:
+            table = pa.concat_tables([pq.read_table(file, columns=sources) for file in files])
+        else:
+            table = pq.ParquetFile(piece.path).read_row_group(piece.group, columns=sources)
+    except (pa.ArrowInvalid, OSError) as error:
+        raise DataError(f"{path} cannot be read as Parquet: {shorten(str(error), 200)}") from None
+    if table.num_rows == 0 and piece is None:
+        raise DataError(f"{path} holds no rows")
+    raw = table.to_pandas()
+    first = 0 if piece is None else piece.first_row
+    raw.index = pd.RangeIndex(first, first + len(raw))
+    return validate_raw(without_markers(raw, na_values), columns, path, place=row_place)
+
+
+def without_markers(raw: pd.DataFrame, na_values: list[str]) -> pd.DataFrame:
+    """Text columns with the missing-value markers as missing."""
+    text = [name for name in raw.columns if is_text(raw[name])]
+    return raw.assign(**{name: raw[name].mask(raw[name].isin(na_values)) for name in text})
+
+
+def is_text(values: Any) -> bool:
+    return pd.api.types.is_string_dtype(values.dtype) or values.dtype == object
