@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from {{ cookiecutter.package_name }}.core.files import atomic_path, parquet_rows, write_parquet
+from {{ cookiecutter.package_name }}.core.files import (
+    atomic_path,
+    parquet_rows,
+    write_parquet,
+)
 
 
 def test_a_directory_of_parts_replaces_a_file_and_a_file_replaces_it(tmp_path):

@@ -16,8 +16,15 @@ from {{ cookiecutter.package_name }}.data import (
     read_raw_csv,
     recoded,
 )
-from {{ cookiecutter.package_name }}.data.blocks import count_lines, csv_blocks, numbered
-from {{ cookiecutter.package_name }}.data.parquet import read_checked_parquet, row_groups
+from {{ cookiecutter.package_name }}.data.blocks import (
+    count_lines,
+    csv_blocks,
+    numbered,
+)
+from {{ cookiecutter.package_name }}.data.parquet import (
+    read_checked_parquet,
+    row_groups,
+)
 from {{ cookiecutter.package_name }}.stages.clean import (
     clean,
     clean_parsed,

@@ -183,6 +183,7 @@ def clean_on_cluster(data: Data, compute: Compute, target: Path) -> dict[str, An
     from ..core.cluster import connect, part_path, run_parts
 
     block_bytes = int(compute.partition_mb * (1 << 20))
+    data = data.model_copy(update={"raw_path": data.raw_path.absolute()})  # for any worker
 
     parquet = is_parquet(data.raw_path)
     blocks = row_groups(data.raw_path) if parquet else csv_blocks(data.raw_path, block_bytes)

@@ -33,15 +33,41 @@ def key_columns(params: Params) -> list[str]:
     return [name for name in params.data.columns if name != params.data.target]
 
 
+def canonical(values: pd.Series) -> pd.Series:
+    """A key column as plain float64, int64 or text, so that its hash does not depend on
+    dtype details a library version chooses (nullable ints, datetime units, string
+    storage): the same rows get the same parts under pandas 2 and 3, on every engine."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        text = pd.Index(np.asarray(values.cat.categories.astype(str), dtype=object), dtype=object)
+        return pd.Series(pd.Categorical.from_codes(values.cat.codes.to_numpy(), text))
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return pd.Series(values.astype("datetime64[ns]").to_numpy().view("int64"))  # NaT: one
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        numbers = values.astype("float64").to_numpy() + 0.0  # -0.0 is 0.0
+        return pd.Series(np.where(np.isnan(numbers), np.nan, numbers))  # one NaN
+    text = values.astype(object).where(values.notna(), None).to_numpy()
+    return pd.Series(text, dtype=object)
+
+
+def seeded(hashes: np.ndarray, seed: int) -> np.ndarray:
+    """The hashes mixed with the seed by splitmix64's finaliser: uniform 64-bit values that
+    all change with the seed."""
+    z = hashes ^ np.uint64(int(hashlib.sha256(str(seed).encode()).hexdigest()[:16], 16))
+    z = z + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
 def assign_parts(frame: pd.DataFrame, key: list[str], sizes: Split, seed: int) -> np.ndarray:
     """Each row's part code (0 test, 1 validation, 2 train) from its key's seeded hash.
 
     The 64-bit hash, read as a fraction of its range, is uniform on [0, 1): below
     ``test_size`` is test, then ``validation_size`` more is validation, the rest train.
     """
-    hash_key = hashlib.sha256(str(seed).encode()).hexdigest()[:16]  # 16 bytes, as pandas wants
-    hashes = pd.util.hash_pandas_object(frame[key], index=False, hash_key=hash_key)
-    position = hashes.to_numpy() / 2.0**64
+    keys = pd.DataFrame({name: canonical(frame[name]) for name in key})
+    hashes = seeded(pd.util.hash_pandas_object(keys, index=False).to_numpy(), seed)
+    position = hashes / 2.0**64
     cuts = [sizes.test_size, sizes.test_size + sizes.validation_size]
     return np.searchsorted(cuts, position, side="right").astype(np.int8)
 
