@@ -70,19 +70,6 @@ def environment_errors(address: str) -> Iterator[None]:
         ) from None
 
 
-def run_parts(client: Any, task: Callable[..., Any], items: Sequence[Any], *args: Any) -> list:
-    """``task(item, *args)`` for every item on the cluster, results in item order.
-
-    The first task to fail raises its own exception here (a DataError keeps its message),
-    and the tasks still queued are cancelled.
-    """
-    futures = [client.submit(task, item, *args, pure=False) for item in items]
-    try:
-        return client.gather(futures)
-    finally:
-        client.cancel(futures)
-
-
 def parts(directory: Path) -> list[Path]:
     """A partitioned Parquet output's files in row order; a single file is one part."""
     directory = Path(directory).absolute()

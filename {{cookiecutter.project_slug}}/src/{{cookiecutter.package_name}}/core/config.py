@@ -165,6 +165,10 @@ class Compute(Section):
     partition_mb: float = Field(64, gt=0)  # MB of raw CSV per partition (dask)
     max_train_rows: int | None = Field(None, ge=1)  # beyond it, train fits on a sample
 
+    @property
+    def partition_bytes(self) -> int:
+        return int(self.partition_mb * (1 << 20))
+
 
 class Params(Section):
     task: Literal["classification", "regression"]

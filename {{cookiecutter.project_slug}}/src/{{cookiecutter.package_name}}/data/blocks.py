@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 READ_CHUNK = 1 << 24  # bytes counted at once
 
@@ -67,3 +68,9 @@ def numbered(blocks: list[Block], lines: list[int]) -> list[Block]:
         result.append(replace(block, first_row=before))
         before += count
     return result
+
+
+def numbered_blocks(client: Any, path: Path, size: int) -> list[Block]:
+    """The file's blocks of about ``size`` bytes, their lines counted on the cluster."""
+    blocks = csv_blocks(path, size)
+    return numbered(blocks, client.gather(client.map(count_lines, blocks)))

@@ -20,7 +20,7 @@ from ..core.errors import PipelineError
 from ..core.files import write_parquet
 from ..core.paths import file_stem
 from ..data import derive_features, read_header, read_raw_csv, tidy, validate_raw
-from ..data.blocks import Block, count_lines, csv_blocks, numbered
+from ..data.blocks import Block, numbered_blocks
 from ..modeling import load_model, model_inputs, model_version, predict_outputs
 
 
@@ -64,14 +64,13 @@ def predict_part(block: Block, params: Params, version: str, model: Path, part: 
 
 def predict_on_cluster(source: Path, output: Path, params: Params, version: str) -> int:
     """Every block of the input predicted on the cluster, into a directory of parts."""
-    from ..core.cluster import connect, part_path, run_parts
+    from ..core.cluster import connect, part_path
     from ..core.files import atomic_path
 
     read_header(source, **params.data.dialect())  # a missing or unreadable file, named
-    blocks = csv_blocks(source, int(params.compute.partition_mb * (1 << 20)))
     model = paths.MODEL.absolute()
     with connect(params.compute) as client, atomic_path(output, directory=True) as folder:
-        blocks = numbered(blocks, run_parts(client, count_lines, blocks))
+        blocks = numbered_blocks(client, source, params.compute.partition_bytes)
         futures = [
             client.submit(predict_part, b, params, version, model, part_path(folder, n))
             for n, b in enumerate(blocks)

@@ -22,7 +22,7 @@ from ..core.config import Compute, Data, load_params
 from ..core.errors import DataError, run_main
 from ..core.files import atomic_path, write_json, write_parquet
 from ..data import read_checked_csv, tidy, validate_raw
-from ..data.blocks import Block, count_lines, csv_blocks, numbered
+from ..data.blocks import Block, numbered_blocks
 from ..data.parquet import RowGroup, is_parquet, read_checked_parquet, row_groups
 
 HASH_BUCKETS = 16  # most hash buckets searched for repeats, one task each (dask)
@@ -180,16 +180,15 @@ def drop_duplicates_across(
 def clean_on_cluster(data: Data, compute: Compute, target: Path) -> dict[str, Any]:
     """The clean stage piece by piece (CSV blocks or Parquet row groups); writes ``target``
     as a directory of parts."""
-    from ..core.cluster import connect, part_path, run_parts
+    from ..core.cluster import connect, part_path
 
-    block_bytes = int(compute.partition_mb * (1 << 20))
     data = data.model_copy(update={"raw_path": data.raw_path.absolute()})  # for any worker
-
     parquet = is_parquet(data.raw_path)
-    blocks = row_groups(data.raw_path) if parquet else csv_blocks(data.raw_path, block_bytes)
     with connect(compute) as client, atomic_path(target, directory=True) as folder:
-        if not parquet:  # a block's first row comes from the lines before it
-            blocks = numbered(blocks, run_parts(client, count_lines, blocks))
+        if parquet:
+            blocks = row_groups(data.raw_path)
+        else:  # a block's first row comes from the lines before it
+            blocks = numbered_blocks(client, data.raw_path, compute.partition_bytes)
         parts = [part_path(folder, number) for number in range(len(blocks))]
         futures = client.map(clean_block, blocks, [data] * len(blocks), parts, pure=False)
         counts = client.gather([client.submit(operator.getitem, f, 0) for f in futures])
