@@ -24,6 +24,13 @@ import yaml
 TEMPLATE = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
+# `pytest -n 2` runs two test processes, one per core. Each of their subprocesses would
+# otherwise start an OpenMP and a BLAS pool of one thread per core, and the pools of the
+# two would contend and spin: measured, gradient-boosting fits ran three times slower.
+# Every process of a run gets the same setting, so runs compared with each other agree.
+for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(variable, "1")
+
 
 def interpreter_dirs() -> list[str]:
     """Real interpreter folders of a pyenv install, which uv can use and its shims cannot."""
@@ -264,5 +271,8 @@ def runner_env(tmp: Path, **github: str) -> dict[str, str]:
         **github,
     )
     env.pop("VIRTUAL_ENV", None)
+    # A hosted runner writes bytecode; without it, every Python process of a step would
+    # recompile pandas and scikit-learn in the environment `uv sync` has just made.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     (tmp / "runner-temp").mkdir(parents=True, exist_ok=True)
     return env

@@ -76,15 +76,25 @@ def test_generated_readme_commands(baked, copy_of):
         "dvc exp run -S experiment=forest",
         "dvc exp run -S tuning.enabled=true",
     ):
+        # Only training and what follows it rerun: params.yaml is recomposed from conf/.
         assert stages_run(dvc(*documented(readme, command)[1:], cwd=project)) == [
             "train",
             "evaluate",
             "profile",
         ]
+        if "n_estimators=300" in command:
+            params = yaml.safe_load((project / "params.yaml").read_text())
+            assert params["model"]["_target_"] == "sklearn.ensemble.RandomForestClassifier"
+            assert params["model"]["n_estimators"] == 300
+            assert params["model"]["random_state"] == params["seed"]  # ${seed} resolved
     assert json.loads((project / "reports/tuning.json").read_text())["enabled"] is True
     shown = dvc(*documented(readme, "dvc exp show --only-changed")[1:], "--json", cwd=project)
-    names = [e["name"] for c in json.loads(shown.stdout) for e in c.get("experiments") or []]
+    runs = [e for c in json.loads(shown.stdout) for e in c.get("experiments") or []]
+    names = [e["name"] for e in runs]
     assert len(names) == 3
+    oldest = runs[-1]["revs"][0]["data"]
+    assert oldest["params"]["params.yaml"]["data"]["model"]["n_estimators"] == 300
+    assert "accuracy" in oldest["metrics"]["reports/metrics.json"]["data"]
 
     first = names[-1]  # the list is newest first: this is n_estimators=300
     documented(readme, "dvc exp apply <experiment-name>")

@@ -55,6 +55,7 @@ def test_fresh_environment_from_the_lock_file_runs_the_pipeline(tmp_path):
     # Only the new environment's tools: nothing from the template's environment leaks in.
     env = tool_env(PATH=os.pathsep.join([str(venv_bin), "/usr/bin", "/bin"]))
     env.pop("VIRTUAL_ENV", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # a user's Python writes bytecode once
     repro = subprocess.run(
         ["dvc", "repro"], cwd=project, env=env, capture_output=True, text=True, timeout=900
     )

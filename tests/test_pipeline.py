@@ -89,25 +89,6 @@ def test_repro_runs_everything_once_and_reruns_only_what_changed(baked, copy_of,
     assert not (project / "outputs").exists(), "a stage created Hydra run directories"
 
 
-def test_experiment_recomposes_params_from_conf_and_reruns_only_training(baked, copy_of):
-    project = copy_of(baked())
-    dvc("repro", cwd=project)
-    result = dvc(
-        "exp", "run", "-S", "model=random_forest", "-S", "model.n_estimators=50", cwd=project
-    )
-    assert stages_run(result) == AFTER_TRAINING
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    assert params["model"]["_target_"] == "sklearn.ensemble.RandomForestClassifier"
-    assert params["model"]["n_estimators"] == 50
-    assert params["model"]["random_state"] == params["seed"]  # ${seed} resolved
-    experiments = json.loads(dvc("exp", "show", "--json", cwd=project).stdout)
-    runs = [exp for commit in experiments for exp in commit.get("experiments") or []]
-    assert runs, "dvc exp show lists no experiment"
-    data = runs[0]["revs"][0]["data"]
-    assert data["params"]["params.yaml"]["data"]["model"]["n_estimators"] == 50
-    assert "accuracy" in data["metrics"]["reports/metrics.json"]["data"]
-
-
 def break_raw_data(project: Path, how: str) -> None:
     raw = project / "data/raw/penguins-raw.csv"
     raw.chmod(0o644)  # DVC may leave tracked files read-only

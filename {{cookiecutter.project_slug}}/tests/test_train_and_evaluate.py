@@ -227,7 +227,7 @@ def tuning_config(enabled: bool = True) -> Tuning:
 def test_tuning_searches_the_declared_space_and_records_every_candidate(
     choice, tabular, params_with
 ):
-    config = model_config(choice)
+    config = few_rounds(model_config(choice))
     params = params_with(model=config, tuning=tuning_config().model_dump(), seed=0)
     model, summary, candidates = fit_or_tune(tabular, params)
     assert summary["enabled"] is True
@@ -237,6 +237,15 @@ def test_tuning_searches_the_declared_space_and_records_every_candidate(
     assert candidates["mean_score"].max() == pytest.approx(summary["best_cv_score"])
     chosen = model.named_steps["estimator"].get_params()
     assert all(chosen[name] == value for name, value in summary["best_params"].items())
+
+
+def few_rounds(config: dict) -> dict:
+    """The same search space with fewer boosting rounds and trees: this test is the search."""
+    space = dict(config["search_space"])
+    if "n_estimators" in space:
+        space["n_estimators"] = {"low": 5, "high": 20, "type": "int"}
+    rounds = {"max_iter": 20} if "HistGradientBoosting" in config["_target_"] else {}
+    return {**config, **rounds, "search_space": space}
 
 
 def candidates_possible(config: dict) -> int:
