@@ -35,6 +35,7 @@ def test_quickstart_generates_and_reproduces_a_project(tmp_path):
     assert test_command in (TEMPLATE / ".ci/run").read_text()
     checkout = copy_of_template(tmp_path / "template")
     env = tool_env(PATH=tool_env()["PATH"].split(":", 1)[1])  # not this test run's venv
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # a user's Python writes bytecode once
     result = subprocess.run(
         ["bash", "-c", generate],
         cwd=checkout,
