@@ -83,7 +83,8 @@ def committed_json(project: Path, revision: str, path: str) -> dict:
     return json.loads(git(project, "show", f"{revision}:{path}"))
 
 
-def test_pull_request_reports_params_and_metrics_against_main(origin, tmp_path):
+def test_pull_request_reports_against_main_and_comments_once(origin, tmp_path):
+    """The job's report (params, metrics, data quality) and the comment job's one comment."""
     open_branch(origin, "lighter-regularisation", 0.5, reproduce=True)
     checkout, env, results = run_pipeline_job(origin, "lighter-regularisation", tmp_path)
     failed = [(name, r.stdout + r.stderr) for name, r in results if r.returncode]
@@ -125,6 +126,7 @@ def test_pull_request_reports_params_and_metrics_against_main(origin, tmp_path):
     assert (report / "plots" / "index.html").is_file()
     outputs = Path(env["GITHUB_OUTPUT"]).read_text()
     assert "report=pipeline-report/report.md" in outputs
+    posts_one_comment_and_updates_it(checkout, env)
 
 
 def failing_job(origin: Path, branch: str, regularisation: float, reproduce: bool, tmp: Path):
@@ -196,10 +198,8 @@ class FakeGitHub(BaseHTTPRequestHandler):
         pass
 
 
-def test_comment_step_posts_one_comment_and_updates_it(origin, tmp_path):
-    open_branch(origin, "for-comment", 0.5, reproduce=True)
-    checkout, env, results = run_pipeline_job(origin, "for-comment", tmp_path)
-    assert all(result.returncode == 0 for _, result in results)
+def posts_one_comment_and_updates_it(checkout: Path, env: dict[str, str]) -> None:
+    """The comment job's step, run twice against a fake GitHub: one comment, then an edit."""
     steps = workflow_job(checkout, "pipeline.yml", "comment")["steps"]
     (post,) = [step for step in steps if "run" in step]
     FakeGitHub.comments[:] = [{"id": 7, "body": "an unrelated review comment"}]
