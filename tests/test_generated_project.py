@@ -34,10 +34,12 @@ COMBINATIONS = [
 
 # The defaults' whole suite runs as the checks workflow's `uv run pytest` step, in
 # test_workflows.py; running it (or its fast layer) here as well would only repeat it.
-# Without operations the dask engine's module runs the same stages on the same data as
-# the defaults' (it only lacks batch prediction): that run collects it, but runs none of it.
+# Without operations, the dask engine's and the fault corpus's modules run the same stage
+# code on the same data as the defaults' (they only lack the prediction and API cases):
+# that run collects them, so their rendering is checked, but runs none of their cases.
+SAME_AS_DEFAULTS = ["tests/test_dask_engine.py", "tests/test_faults.py"]
 WHOLE_SUITE = {
-    "no-operations": ["--deselect", "tests/test_dask_engine.py"],
+    "no-operations": [option for path in SAME_AS_DEFAULTS for option in ("--deselect", path)],
     "classification-no-data": [],
 }
 
