@@ -41,7 +41,7 @@ def canonical(values: pd.Series) -> pd.Series:
         text = pd.Index(np.asarray(values.cat.categories.astype(str), dtype=object), dtype=object)
         return pd.Series(pd.Categorical.from_codes(values.cat.codes.to_numpy(), text))
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return pd.Series(values.astype("datetime64[ns]").to_numpy().view("int64"))  # NaT: one
+        return pd.Series(values.astype("datetime64[ns]").to_numpy().view("int64"))  # NaT: int64 min
     if pd.api.types.is_numeric_dtype(values.dtype):
         numbers = values.astype("float64").to_numpy() + 0.0  # -0.0 is 0.0
         return pd.Series(np.where(np.isnan(numbers), np.nan, numbers))  # one NaN
