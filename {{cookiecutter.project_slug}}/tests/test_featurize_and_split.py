@@ -113,6 +113,8 @@ def test_rows_sharing_a_key_share_a_part():
 def test_a_key_that_is_not_declared_is_refused():
     with pytest.raises(ConfigError, match=r"split\.key: 'animal' must be one of data\.columns"):
         split_params(key="animal")
+    with pytest.raises(ConfigError, match=r"'Animal ID' is the CSV header of 'animal'\): x, y"):
+        split_params(animal={"type": "int", "source": "Animal ID"}, key="Animal ID")
 
 
 def test_a_continuous_target_is_split_without_strata(tabular):

@@ -187,11 +187,15 @@ class Params(Section):
 
     @model_validator(mode="after")
     def _split_key_declared(self) -> Params:
-        if self.split.key is not None and self.split.key not in self.data.inputs():
-            raise ValueError(
-                f"split.key: {self.split.key!r} must be one of data.columns other than the target"
-            )
-        return self
+        key, inputs = self.split.key, self.data.inputs()
+        if key is None or key in inputs:
+            return self
+        names = shorten(", ".join(inputs), 300).strip("'")
+        headers = {column.source or name: name for name, column in inputs.items()}
+        hint = f" ({key!r} is the CSV header of {headers[key]!r})" if key in headers else ""
+        raise ValueError(
+            f"split.key: {key!r} must be one of data.columns other than the target{hint}: {names}"
+        )
 
     @property
     def classification(self) -> bool:
