@@ -61,6 +61,13 @@ def test_fresh_environment_from_the_lock_file_runs_the_pipeline(tmp_path):
     )
     assert repro.returncode == 0, repro.stdout + repro.stderr
     assert (venv_bin / "dvc").is_file()
+    # The API runs on uvicorn's compiled HTTP parser and event loop, not its Python ones.
+    probe = "from uvicorn.protocols.http.auto import AutoHTTPProtocol as http; import uvloop"
+    probe += "; print(http.__name__, uvloop.__name__)"
+    fast = subprocess.run(
+        [str(venv_bin / "python"), "-c", probe], env=env, capture_output=True, text=True
+    )
+    assert fast.stdout.split() == ["HttpToolsProtocol", "uvloop"], fast.stderr
     metrics = json.loads((project / "reports/metrics.json").read_text())
     assert metrics["accuracy"] >= 0.95
     tests = subprocess.run(

@@ -369,8 +369,8 @@ def test_package_top_level_is_small_and_every_module_says_what_it_is_for(baked, 
     # issue 10's typed Arrow reading, sampled evaluation and the API's request batching,
     # 3,596 with issue 11's hardening (model files, estimator checks, request limits),
     # 4,299 with issue 12's dask engine (batch prediction too), Parquet input and the
-    # split by key.
-    assert python_lines(package) <= 4300
+    # split by key, 4,301 with the server's frozen start-up objects (gc.freeze).
+    assert python_lines(package) <= 4301
 
 
 def test_the_command_line_lists_every_command_and_the_script_is_declared(baked):

@@ -307,7 +307,7 @@ def parse_rows(
     failures = [
         pd.DataFrame({"column": c.source, "check": f"not {c.type}", "index": raw.index[bad]})
         for c in columns.values()
-        if (bad := (raw[c.source].notna() & parsed[c.source].isna()).to_numpy()).any()
+        if (bad := raw[c.source].notna().to_numpy() & parsed[c.source].isna().to_numpy()).any()
     ]
     return parsed, failures
 
