@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import dvc, run
+from .conftest import dvc, run, tool_env
 
 pytestmark = pytest.mark.slow
 
@@ -75,20 +76,39 @@ def test_every_model_and_preset_trains_and_tuning_matches_or_beats_the_defaults(
     assert "tuning" in pipeline["stages"]["train"]["params"]
 
 
+def record_threads(project: Path) -> None:
+    """A stage that runs in every experiment and records, as a metric, the OpenMP threads
+    its command was given: what the queue's workers pass on to the pipeline."""
+    threads = "int(os.environ['OMP_NUM_THREADS'])"
+    record = f"import json, os; print(json.dumps({{'omp_num_threads': {threads}}}))"
+    command = json.dumps(f'python -c "{record}" > reports/threads.json')  # YAML-quoted
+    stage = (
+        f"  threads:\n    cmd: {command}\n"
+        "    always_changed: true\n    metrics:\n      - reports/threads.json:\n"
+        "          cache: false\n"
+    )
+    pipeline = project / "dvc.yaml"
+    pipeline.write_text(pipeline.read_text().replace("stages:\n", "stages:\n" + stage, 1))
+
+
 def test_readme_sweep_runs_on_two_workers_and_is_listed(baked, copy_of):
     project = copy_of(baked())
     readme = (project / "README.md").read_text()
     sweep = [
         "dvc exp run --queue -S 'model=logistic_regression,random_forest,hist_gradient_boosting'",
         "dvc exp run --queue -S 'model=random_forest' -S 'model.n_estimators=range(100,400,100)'",
-        "dvc queue start -j 2",
     ]
-    assert all(command in readme for command in sweep)
+    start = "OMP_NUM_THREADS=1 dvc queue start -j 2"
+    assert all(command in readme for command in [*sweep, start])
+    record_threads(project)
     dvc("repro", cwd=project)
     run(["git", "add", "--all"], cwd=project)
     run(["git", "commit", "--quiet", "-m", "Reproduced baseline"], cwd=project)
     for command in sweep:
         dvc(*shlex.split(command)[1:], cwd=project)
+    env = tool_env(PYTHONPATH=str(project / "src"))
+    del env["OMP_NUM_THREADS"]  # so only the README's command sets it
+    subprocess.run(["bash", "-c", start], cwd=project, env=env, check=True, timeout=60)
     deadline = time.monotonic() + 900
     while any(s in dvc("queue", "status", cwd=project).stdout for s in ("Queued", "Running")):
         assert time.monotonic() < deadline, "the queued sweep did not finish in 15 minutes"
@@ -108,3 +128,4 @@ def test_readme_sweep_runs_on_two_workers_and_is_listed(baked, copy_of):
     assert forests == [100, 200, 200, 300]  # the model sweep's forest keeps its default 200
     for data in runs:
         assert data["metrics"]["reports/metrics.json"]["data"]["accuracy"] >= 0.9
+        assert data["metrics"]["reports/threads.json"]["data"] == {"omp_num_threads": 1}
