@@ -73,8 +73,8 @@ def parse_numbers(values: pd.Series) -> pd.Series:
             number_text = pc.if_else(pc.match_substring_regex(text, NUMBER), text, None)
             numbers = pc.cast(pc.utf8_trim_whitespace(number_text), pa.float64())
         result = pd.Series(numbers.to_numpy(zero_copy_only=False), index=values.index)
-    finite = np.isfinite(result.to_numpy())
-    return result if finite.all() else result.where(finite)  # no copy in the usual case
+    infinite = np.isinf(result.to_numpy())  # missing (NaN) stays missing, uncopied
+    return result.where(~infinite) if infinite.any() else result
 
 
 def build_schema(columns: dict[str, Column]) -> Any:
