@@ -50,7 +50,8 @@ def sweep_seconds(workers: int, omp_threads: str | None = None) -> float:
         for sweep in SWEEPS:
             queue = [*DVC, "exp", "run", "--queue", *sweep]
             subprocess.run(queue, cwd=project, env=env, check=True, capture_output=True)
-        env |= {"OMP_NUM_THREADS": omp_threads} if omp_threads else {}
+        if omp_threads:
+            env["OMP_NUM_THREADS"] = omp_threads
         start = time.perf_counter()
         start_workers = [*DVC, "queue", "start", "--jobs", str(workers)]
         subprocess.run(start_workers, cwd=project, env=env, check=True, capture_output=True)
