@@ -422,6 +422,8 @@ def main() -> None:
     parts = args.parts.split(",")
     if unknown := set(parts) - set(PARTS):
         parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
+    if args.repeat < 1:
+        parser.error(f"--repeat must be 1 or more, not {args.repeat}")
     folder = args.keep or Path(tempfile.mkdtemp(prefix="scale-"))
     folder.mkdir(parents=True, exist_ok=True)
     result = bake(folder)
