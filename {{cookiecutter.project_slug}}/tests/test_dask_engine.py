@@ -209,14 +209,15 @@ def test_an_unreachable_scheduler_is_named(reproduced, tmp_path, where):
     project = copy_of(reproduced, tmp_path)
     address = f"tcp://127.0.0.1:{free_port()}"
     if where == "compute.scheduler":
-        use_dask(project, scheduler=address)
+        use_dask(project, scheduler=address, connect_timeout_s=0.5)
         run = stage(project, "featurize")
     else:
-        use_dask(project)
+        use_dask(project, connect_timeout_s=0.5)
         run = command(project, "-m", f"{PACKAGE}.stages.featurize", DASK_SCHEDULER_ADDRESS=address)
     assert run.returncode == 1
     assert "Traceback" not in run.stderr
-    assert f"{where}: no Dask scheduler answers at {address}" in run.stderr
+    waited = "within 0.5 s (compute.connect_timeout_s)"
+    assert f"{where}: no Dask scheduler answers at {address} {waited}" in run.stderr
 
 
 {%- if cookiecutter.operations == 'yes' %}

@@ -36,10 +36,13 @@ def connect(compute: Compute) -> Iterator[Any]:
     address = compute.scheduler or os.environ.get(SCHEDULER_VARIABLE)
     if address:
         try:
-            client = Client(address, timeout="5s")
+            client = Client(address, timeout=f"{compute.connect_timeout_s}s")
         except OSError as error:
             where = "compute.scheduler" if compute.scheduler else SCHEDULER_VARIABLE
-            raise ConfigError(f"{where}: no Dask scheduler answers at {address}: {error}") from None
+            raise ConfigError(
+                f"{where}: no Dask scheduler answers at {address} within "
+                f"{compute.connect_timeout_s:g} s (compute.connect_timeout_s): {error}"
+            ) from None
         with client, environment_errors(address):
             yield client
         return

@@ -162,6 +162,7 @@ class Compute(Section):
 
     engine: Literal["pandas", "dask"] = "pandas"
     scheduler: str | None = None  # None: $DASK_SCHEDULER_ADDRESS, else a local cluster
+    connect_timeout_s: float = Field(10, gt=0)  # how long a named scheduler may take to answer
     partition_mb: float = Field(64, gt=0)  # MB of raw CSV per partition (dask)
     max_train_rows: int | None = Field(None, ge=1)  # beyond it, train fits on a sample
 
