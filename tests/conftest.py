@@ -32,6 +32,13 @@ for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first: with `-n 2`, the many short rendering tests then fill the end of
+    the run on whichever worker finishes its last long test first, instead of one worker
+    idling while the other runs a multi-minute test that happened to be collected last."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def interpreter_dirs() -> list[str]:
     """Real interpreter folders of a pyenv install, which uv can use and its shims cannot."""
     versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
