@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import yaml
 
 from {{ cookiecutter.package_name }}.core.config import load_params
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
-from {{ cookiecutter.package_name }}.data import read_raw_csv
+from {{ cookiecutter.package_name }}.data import read_checked_csv, read_raw_csv
+from {{ cookiecutter.package_name }}.data.draft import infer_column
 from {{ cookiecutter.package_name }}.data.draft import main as draft_schema
 from {{ cookiecutter.package_name }}.stages.clean import clean
 
@@ -71,3 +73,40 @@ def test_draft_names_an_unknown_target_and_writes_nothing(messy_csv, project_cop
         draft_schema([str(messy_csv), "--target", "Outcom", FORCE])
     assert not (project_copy / "conf/data/my_table.yaml").exists()
     assert (project_copy / "params.yaml").read_text() == params_before
+
+
+def test_a_decimal_comma_export_drafts_the_same_schema_and_cleans_to_the_same_rows(
+    messy_csv, project_copy
+):
+    """The same table as a spreadsheet in much of Europe exports it: ";" between fields
+    and "150,5". The draft finds the decimal comma itself."""
+    draft_schema([str(messy_csv), "--target", "Outcome", FORCE])
+    columns = yaml.safe_load((project_copy / "conf/data/my_table.yaml").read_text())["columns"]
+    expected = read_checked_csv(messy_csv, **dialect_and_schema())
+    lines = (project_copy / messy_csv).read_text().splitlines()
+    european = messy_csv.with_name("european.csv")
+    (project_copy / european).write_text(
+        "\n".join(";".join(field.replace(".", ",") for field in line.split(",")) for line in lines)
+    )
+    draft_schema([str(european), "--target", "Outcome", "--delimiter", ";", FORCE])
+    drafted = project_copy / "conf/data/european.yaml"
+    data = yaml.safe_load(drafted.read_text())
+    assert (data["delimiter"], data["decimal"]) == (";", ",")
+    assert data["columns"] == columns
+    found = drafted.read_text()
+    dialect = ["--delimiter", ";", "--decimal", ","]
+    draft_schema([str(european), "--target", "Outcome", *dialect, FORCE])
+    assert drafted.read_text() == found  # saying it gives what finding it gave
+    pd.testing.assert_frame_equal(read_checked_csv(european, **dialect_and_schema()), expected)
+
+
+def dialect_and_schema() -> dict:
+    data = load_params().data
+    return {"na_values": data.na_values, "columns": data.columns, **data.dialect()}
+
+
+def test_numbers_with_a_decimal_comma_are_not_taken_for_dates():
+    """pandas, finding no date format in "39,1", would guess each value alone: the year 2039."""
+    assert infer_column(pd.Series(["39,1", "40,2"] * 5))["type"] == "category"
+    assert infer_column(pd.Series(["39,1", "40,2"]), decimal=",")["type"] == "float"
+    assert infer_column(pd.Series(["2021-03-01", "2021-03-02"]))["type"] == "date"

@@ -267,6 +267,28 @@ def test_an_unknown_encoding_or_a_long_delimiter_names_the_key():
         data_config(encoding="klingon")
     with pytest.raises(ConfigError, match=r"data\.delimiter: String should have at most 1"):
         data_config(delimiter=";;")
+    with pytest.raises(ConfigError, match=r"data\.decimal: Input should be '\.' or ','"):
+        data_config(decimal="·")
+    with pytest.raises(ConfigError, match=r"data: decimal and delimiter are both ','"):
+        data_config(decimal=",")
+
+
+def test_numbers_with_a_decimal_comma_read_typed_or_as_text_alike(tmp_path):
+    """A European export: ";" between fields, "1,5" for one and a half; the typed read
+    (pyarrow's own decimal mark) and the text read give the same rows, and a number
+    written with a point is refused there, as written."""
+    rows = ["A;1,5;3;2020-01-02;", "B; 2,5;4,0;2020-01-03;", "B;NA;.;2020-01-03;"]
+    path = write_csv(tmp_path / "raw.csv", "\n".join(["Kind;Weight (kg);Count;Seen;Notes", *rows]))
+    data = data_config(target="weight", delimiter=";", decimal=",")
+    typed = read_checked_csv(path, NA_VALUES, data.columns, **data.dialect())
+    assert typed["Weight (kg)"].tolist()[:2] == [1.5, 2.5] and typed["Count"].iat[1] == 4
+    as_text = run_clean(path, target="weight", delimiter=";", decimal=",")
+    pd.testing.assert_frame_equal(
+        clean_parsed(typed, data)[0], as_text[0], check_dtype=False, check_categorical=False
+    )
+    write_csv(path, "\n".join(["Kind;Weight (kg);Count;Seen;Notes", *rows, "A;1.5;3;;"]))
+    with pytest.raises(DataError, match=r"'Weight \(kg\)' fails not float: '1\.5' \(line 5\)"):
+        read_checked_csv(path, NA_VALUES, data.columns, **data.dialect())
 
 
 def test_only_declared_columns_are_read(tmp_path):

@@ -43,6 +43,7 @@ class Data(Section):
     na_values: list[str] = []
     encoding: str = "utf-8"  # any Python codec name: latin-1, cp1252, utf-16, ...
     delimiter: str = Field(",", min_length=1, max_length=1)
+    decimal: Literal[".", ","] = "."  # the decimal mark of the file's numbers
     columns: dict[str, Column] = Field(min_length=1)
 
     @field_validator("encoding")
@@ -56,7 +57,7 @@ class Data(Section):
 
     def dialect(self) -> dict[str, str]:
         """How the raw CSV is written, as the readers in data/ take it."""
-        return {"encoding": self.encoding, "delimiter": self.delimiter}
+        return {"encoding": self.encoding, "delimiter": self.delimiter, "decimal": self.decimal}
 
     @field_validator("columns")
     @classmethod
@@ -68,6 +69,8 @@ class Data(Section):
     def _target_declared(self) -> Data:
         if self.target not in self.columns:
             raise ValueError(f"target {self.target!r} is not one of data.columns")
+        if self.decimal == self.delimiter:
+            raise ValueError(f"decimal and delimiter are both {self.delimiter!r}")
         return self
 
     def inputs(self) -> dict[str, Column]:

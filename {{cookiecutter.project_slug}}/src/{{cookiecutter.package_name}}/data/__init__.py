@@ -36,11 +36,12 @@ def normalized(value: Any, how: str) -> Any:
     return (NORMALIZE[how](value) or None) if isinstance(value, str) else value
 
 
-def parse_column(values: pd.Series, column: Column) -> pd.Series:
+def parse_column(values: pd.Series, column: Column, decimal: str = ".") -> pd.Series:
     """Raw text as the declared type; a value that does not parse becomes missing.
 
     Vectorised in Arrow, so millions of rows parse in seconds. ``int`` takes integral
-    numbers written as floats ("74.0"), not "74.5"; numbers must be finite. Categories
+    numbers written as floats ("74.0"), not "74.5"; numbers must be finite and written
+    with the ``decimal`` mark (``data.decimal``: "39,1" when it is a comma). Categories
     and text become pandas categoricals (one small code per row). Dates are parsed
     once per distinct value, with the format pandas infers from the first one.
     """
@@ -52,13 +53,13 @@ def parse_column(values: pd.Series, column: Column) -> pd.Series:
         if not column.normalize:
             return as_categorical(values)
         return map_categories(values, lambda value: normalized(value, column.normalize))
-    numbers = parse_numbers(values)
+    numbers = parse_numbers(values, decimal)
     if column.type == "int":
         return numbers.where(numbers == np.floor(numbers)).astype("Int64")
     return numbers
 
 
-def parse_numbers(values: pd.Series) -> pd.Series:
+def parse_numbers(values: pd.Series, decimal: str = ".") -> pd.Series:
     """Finite float64 where the text is a number (or already one: an API record), else NaN."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -67,6 +68,9 @@ def parse_numbers(values: pd.Series) -> pd.Series:
         result = values if values.dtype == "float64" else values.astype("float64")
     else:
         text = pa.array(values, type=pa.string(), from_pandas=True)
+        if decimal != ".":  # "39,1" is read as 39.1, and "39.1" is not a number here
+            dotted = pc.match_substring(text, ".")
+            text = pc.if_else(dotted, None, pc.replace_substring(text, decimal, "."))
         try:  # the common case: every value is a plain number, cast in one pass
             numbers = pc.cast(text, pa.float64())
         except pa.ArrowInvalid:  # some are not: keep those that look like numbers
@@ -119,7 +123,7 @@ def read_checked_csv(
     if parsed is not None and not len(failures):
         return parsed
     raw = read_raw_csv(path, na_values, sources, block=block, **dialect)
-    return validate_raw(raw, columns, path)
+    return validate_raw(raw, columns, path, decimal=dialect.get("decimal", "."))
 
 
 def read_raw_csv(
@@ -130,6 +134,7 @@ def read_raw_csv(
     typed: dict[str, Column] | None = None,
     encoding: str = "utf-8",
     delimiter: str = ",",
+    decimal: str = ".",
     block: Block | None = None,
 ) -> Any:
     """The raw columns as text, with the source's own missing-value markers.
@@ -137,8 +142,8 @@ def read_raw_csv(
     pyarrow parses the file on every core into Arrow strings, and keeps only the
     columns in ``sources`` (every column when None), so memory follows what is declared.
     With ``typed``, numbers are read as float64 and the rest dictionary-encoded, or None
-    is returned when a value does not convert. ``encoding`` and ``delimiter`` are
-    ``data.encoding`` and ``data.delimiter`` in conf/data/.
+    is returned when a value does not convert. ``encoding``, ``delimiter`` and
+    ``decimal`` are ``data.encoding``, ``data.delimiter`` and ``data.decimal`` in conf/data/.
     """
     import pyarrow as pa
     import pyarrow.csv as csv
@@ -161,6 +166,7 @@ def read_raw_csv(
         include_columns=wanted,
         null_values=na_values,
         strings_can_be_null=True,
+        decimal_point=decimal,
     )
     try:
         dialect = (encoding, delimiter)
@@ -298,12 +304,14 @@ def require_columns(found: list[str], wanted: list[str], source: Any) -> None:
 
 
 def parse_rows(
-    raw: pd.DataFrame, columns: dict[str, Column], source: Any
+    raw: pd.DataFrame, columns: dict[str, Column], source: Any, decimal: str = "."
 ) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     """The declared columns parsed, and per column with values that do not parse, a frame
     of failures (column, check, row index)."""
     require_columns(list(raw.columns), [c.source for c in columns.values()], source)
-    parsed = pd.DataFrame({c.source: parse_column(raw[c.source], c) for c in columns.values()})
+    parsed = pd.DataFrame(
+        {c.source: parse_column(raw[c.source], c, decimal) for c in columns.values()}
+    )
     failures = [
         pd.DataFrame({"column": c.source, "check": f"not {c.type}", "index": raw.index[bad]})
         for c in columns.values()
@@ -313,7 +321,7 @@ def parse_rows(
 
 
 def check_rows(
-    raw: pd.DataFrame, columns: dict[str, Column], source: Any
+    raw: pd.DataFrame, columns: dict[str, Column], source: Any, decimal: str = "."
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The declared columns parsed, and one row per failure: column, check, row index.
 
@@ -322,7 +330,7 @@ def check_rows(
     """
     from pandera.errors import SchemaErrors
 
-    parsed, failures = parse_rows(raw, columns, source)
+    parsed, failures = parse_rows(raw, columns, source, decimal)
     unparsed = {(f["column"].iat[0], i) for f in failures for i in f["index"]}
     try:
         build_schema(columns).validate(parsed, lazy=True, inplace=True)  # checks only: no copy
@@ -352,9 +360,10 @@ def validate_raw(
     columns: dict[str, Column],
     source: Any,
     place: Callable[[int], str] = line_place,
+    decimal: str = ".",
 ) -> pd.DataFrame:
     """The declared columns with parsed types, or a DataError describing every failure."""
-    parsed, failures = check_rows(raw, columns, source)
+    parsed, failures = check_rows(raw, columns, source, decimal)
     if len(failures):
         raise DataError(describe_failures(failures, raw, source, place))
     return parsed

@@ -22,15 +22,17 @@ from typing import Any
 
 import pandas as pd
 import yaml
+from pandas.tseries.api import guess_datetime_format
 
 from ..core.compose import compose_params, to_yaml
 from ..core.config import Column, Params, parse
 from ..core.errors import ConfigError, DataError
 from ..core.files import write_text
 from ..core.paths import CONF, PARAMS
-from . import parse_column, read_raw_csv
+from . import parse_column, parse_numbers, read_raw_csv
 
 MARKERS = {"", "?", "-", "--", ".", "na", "n/a", "nan", "null", "none", "missing"}
+COMMA_NUMBER = r"\s*[+-]?\d+,\d+\s*"  # 39,1: a number with a decimal comma
 MAX_CATEGORIES = 30  # more distinct values than this (or than half the rows): text
 FEATURES = CONF / "features" / "default.yaml"
 UNTOUCHED_FEATURES = {"derived": {}, "numeric": [], "categorical": []}
@@ -41,29 +43,46 @@ def snake_case(header: str) -> str:
     return f"c_{name}" if name[0].isdigit() else name
 
 
-def missing_markers(raw: pd.DataFrame) -> list[str]:
+def decimal_mark(raw: pd.DataFrame, delimiter: str) -> str:
+    """A comma when a column is mostly numbers written with one (39,1), as spreadsheets in
+    much of Europe export them, with ";" between fields; else a point."""
+    if delimiter == ",":
+        return "."
+    for _, values in raw.items():
+        text = values.str.strip()
+        if (text != "").any() and text[text != ""].str.fullmatch(COMMA_NUMBER).mean() >= 0.5:
+            return ","
+    return "."
+
+
+def missing_markers(raw: pd.DataFrame, decimal: str = ".") -> list[str]:
     """Marker-like values in otherwise numeric columns: the file's missing-value tokens."""
     found = {""}
     for _, values in raw.items():
         text = values.str.strip()
-        numeric = pd.to_numeric(text, errors="coerce").notna()
+        numeric = parse_numbers(text, decimal).notna()
         if numeric.mean() >= 0.5:
             found |= {v for v in text[~numeric].unique() if v.lower() in MARKERS}
     return sorted(found)
 
 
-def infer_column(values: pd.Series, label: bool = False) -> dict[str, Any]:
+def infer_column(values: pd.Series, label: bool = False, decimal: str = ".") -> dict[str, Any]:
     """Type, normalize and allowed values of one column's raw text (markers removed).
 
     The first of int, float and date that parses every value, else category, or text
     when there are too many distinct values. A classification ``label`` is a category.
+    A date needs a format pandas recognises in its first value: without one, pandas
+    guesses each value on its own and would read "39,1" as the year 2039.
     """
     present = values.dropna()
     for kind in () if label else ("int", "float", "date"):
+        if kind == "date" and (present.empty or not guess_datetime_format(present.iat[0])):
+            continue
         with warnings.catch_warnings():  # pandas warns when no date format fits
             warnings.simplefilter("ignore", UserWarning)
-            fits = parse_column(present.head(1000), Column(type=kind)).notna().all()
-            parsed = parse_column(present, Column(type=kind)) if fits else None
+            column = Column(type=kind)
+            fits = parse_column(present.head(1000), column, decimal).notna().all()
+            parsed = parse_column(present, column, decimal) if fits else None
         if len(present) and fits and parsed.notna().all():
             return {"type": kind, "parsed": parsed}
     stripped = present.str.strip()
@@ -119,12 +138,20 @@ def left_out(name: str, inferred: dict[str, Any], values: pd.Series) -> str | No
 
 
 def draft(
-    csv: Path, target: str, task: str, rows: int, encoding: str = "utf-8", delimiter: str = ","
+    csv: Path,
+    target: str,
+    task: str,
+    rows: int,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+    decimal: str | None = None,
 ) -> tuple[str, str, str]:
-    """The data config, the feature config and a summary, all as text."""
-    dialect = {"encoding": encoding, "delimiter": delimiter}
-    text = read_raw_csv(csv, [], rows=rows, **dialect)  # every cell as written, none missing
-    markers = missing_markers(text)
+    """The data config, the feature config and a summary, all as text. ``decimal`` is
+    found in the file when not given."""
+    text = read_raw_csv(csv, [], rows=rows, encoding=encoding, delimiter=delimiter)  # as written
+    decimal = decimal or decimal_mark(text, delimiter)
+    dialect = {"encoding": encoding, "delimiter": delimiter, "decimal": decimal}
+    markers = missing_markers(text, decimal)
     raw = text.mask(text.isin(markers))
     names = {header: snake_case(header) for header in raw.columns}
     if len(set(names.values())) < len(names):
@@ -135,7 +162,7 @@ def draft(
     columns, inputs, excluded = [], {"numeric": [], "categorical": []}, []
     for header, name in names.items():
         values, is_target = raw[header], name == target
-        inferred = infer_column(values, label=is_target and task == "classification")
+        inferred = infer_column(values, is_target and task == "classification", decimal)
         if is_target and inferred["type"] not in ("int", "float", "category"):
             raise DataError(f"{csv}: target {header!r} is not numeric, so not a {task} target")
         columns += column_yaml(name, header, inferred, is_target)
@@ -182,6 +209,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows to read at most")
     parser.add_argument("--encoding", default="utf-8", help="the file's encoding, e.g. latin-1")
     parser.add_argument("--delimiter", default=",", help="the field separator, e.g. ';'")
+    parser.add_argument(
+        "--decimal", choices=[".", ","], help="the numbers' decimal mark (default: from the file)"
+    )
     parser.add_argument("--force", action="store_true", help="overwrite existing drafts")
     args = parser.parse_args(argv)
     task = compose_params()["task"]
@@ -198,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
         if path != FEATURES or yaml.safe_load(path.read_text()) != UNTOUCHED_FEATURES:
             raise ConfigError(f"{path} exists: pass --force to overwrite it")
     data_text, features_text, summary = draft(
-        args.csv, args.target, task, args.rows, args.encoding, args.delimiter
+        args.csv, args.target, task, args.rows, args.encoding, args.delimiter, args.decimal
     )
     files = {
         data_file: data_text,

@@ -29,13 +29,13 @@ DEFAULT_OUTPUT = Path("reports/monitoring")
 
 
 def split_valid(
-    frame: pd.DataFrame, columns: dict[str, Column], source: Any
+    frame: pd.DataFrame, columns: dict[str, Column], source: Any, decimal: str = "."
 ) -> tuple[pd.DataFrame, str | None]:
     """The parsed rows that pass the schema, and what is wrong with the others (or None).
 
     For monitoring, where a few bad rows should be reported, not stop the measurement.
     """
-    parsed, failures = check_rows(frame, columns, source)
+    parsed, failures = check_rows(frame, columns, source, decimal)
     if not len(failures):
         return parsed, None
     valid = parsed.drop(index=failures["index"].unique())
@@ -135,7 +135,7 @@ def monitor(source: Path, output: Path) -> tuple[dict[str, Any], str]:
         source, params.data.na_values, [c.source for c in columns.values()],
         **params.data.dialect(),
     )  # fmt: skip
-    valid, violations = split_valid(raw, columns, source)
+    valid, violations = split_valid(raw, columns, source, params.data.decimal)
     if valid.empty:
         raise DataError(f"no row of {source} passes the schema:\n{violations}")
     batch = derive_features(tidy(valid, columns), params.features.derived)

@@ -29,7 +29,8 @@ def predict_frame(
 ) -> pd.DataFrame:
     """One row per input row: its CSV line, the prediction, class probabilities, version."""
     columns = params.data.inputs()  # new rows need not have the target
-    predictions = predict_tidy(model, tidy(validate_raw(raw, columns, source), columns), params)
+    valid = validate_raw(raw, columns, source, decimal=params.data.decimal)
+    predictions = predict_tidy(model, tidy(valid, columns), params)
     predictions.insert(0, "line", raw.index.to_numpy() + 2)  # line 1 is the header
     predictions["model_version"] = version
     return predictions
@@ -67,7 +68,7 @@ def predict_on_cluster(source: Path, output: Path, params: Params, version: str)
     from ..core.cluster import connect, part_path
     from ..core.files import atomic_path
 
-    read_header(source, **params.data.dialect())  # a missing or unreadable file, named
+    read_header(source, params.data.encoding, params.data.delimiter)  # missing or unreadable
     model = paths.MODEL.absolute()
     with connect(params.compute) as client, atomic_path(output, directory=True) as folder:
         blocks = numbered_blocks(client, source, params.compute.partition_bytes)

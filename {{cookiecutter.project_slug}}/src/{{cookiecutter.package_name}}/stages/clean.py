@@ -64,7 +64,7 @@ def quality_report(rows_in: int, rows_out: int, duplicate: int, unlabelled: int)
 
 def clean(raw: pd.DataFrame, data: Data, source: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Validate, tidy and filter a raw frame; return it with its quality report."""
-    return clean_parsed(validate_raw(raw, data.columns, source), data)
+    return clean_parsed(validate_raw(raw, data.columns, source, decimal=data.decimal), data)
 
 
 def clean_parsed(parsed: pd.DataFrame, data: Data) -> tuple[pd.DataFrame, dict[str, Any]]:
