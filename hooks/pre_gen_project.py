@@ -37,8 +37,9 @@ REMOTE_URLS = {
 }
 # Names the generated project imports: a package called one of these would shadow it.
 DEPENDENCIES = {
-    "cruft", "dvc", "fastapi", "gto", "httpx", "hydra", "numpy", "omegaconf", "pandas", "pandera",
-    "pyarrow", "pydantic", "pytest", "scipy", "sklearn", "skops", "uvicorn", "yaml", "tests",
+    "cruft", "dvc", "fastapi", "gto", "httpx", "httpx2", "hydra", "numpy", "omegaconf", "pandas",
+    "pandera", "pyarrow", "pydantic", "pytest", "scipy", "sklearn", "skops", "uvicorn", "yaml",
+    "tests",
 }
 
 
