@@ -353,8 +353,9 @@ def test_without_operations_nothing_mentions_them(baked):
     # checks, encodings and delimiters, 3,469 with issue 12's dask engine (cluster, CSV
     # blocks, cross-partition duplicates), Parquet input and the split by a canonical key
     # hash, 3,474 with a setting for how long to wait for a Dask scheduler, 3,516 with
-    # numbers written with a decimal comma (data.decimal, found by draft-schema).
-    assert python_lines(package) <= 3516
+    # numbers written with a decimal comma (data.decimal, found by draft-schema), 3,520
+    # with pandas 2's warning about pandera's failure report kept out of the messages.
+    assert python_lines(package) <= 3520
     assert python_lines(baked() / "src/penguins_ml") - python_lines(package) >= 600
 
 
@@ -373,8 +374,8 @@ def test_package_top_level_is_small_and_every_module_says_what_it_is_for(baked, 
     # 4,299 with issue 12's dask engine (batch prediction too), Parquet input and the
     # split by key, 4,301 with the server's frozen start-up objects (gc.freeze), 4,305
     # with a setting for how long to wait for a Dask scheduler, 4,348 with numbers written
-    # with a decimal comma.
-    assert python_lines(package) <= 4348
+    # with a decimal comma, 4,352 with pandas 2's warning kept out of the failure messages.
+    assert python_lines(package) <= 4352
 
 
 def test_the_command_line_lists_every_command_and_the_script_is_declared(baked):
