@@ -36,7 +36,7 @@ def connect(compute: Compute) -> Iterator[Any]:
     address = compute.scheduler or os.environ.get(SCHEDULER_VARIABLE)
     if address:
         try:
-            client = Client(address, timeout=f"{compute.connect_timeout_s}s")
+            client = Client(address, timeout=compute.connect_timeout_s)  # seconds
         except OSError as error:
             where = "compute.scheduler" if compute.scheduler else SCHEDULER_VARIABLE
             raise ConfigError(
