@@ -33,13 +33,13 @@ PACKAGE_FILES = [
     "__init__.py", "__main__.py", "evaluation.py", "modeling.py", "tuning.py",
     "data/__init__.py", "data/draft.py",
     "model_card/__init__.py", "model_card/template.md",
-    "data/blocks.py", "data/parquet.py",
-    "core/__init__.py", "core/actions.py", "core/cluster.py", "core/compose.py", "core/config.py",
+    "data/blocks.py", "data/parquet.py", "data/cleaning.py", "data/splitting.py",
+    "core/__init__.py", "core/cluster.py", "core/compose.py", "core/config.py",
     "core/errors.py", "core/files.py", "core/markdown.py", "core/model_file.py", "core/paths.py",
-    "core/revisions.py",
     "stages/__init__.py", "stages/clean.py", "stages/evaluate.py", "stages/featurize.py",
     "stages/split.py", "stages/train.py",
-    "review/__init__.py", "review/pr_comment.py", "review/report.py", "review/verify.py",
+    "review/__init__.py", "review/actions.py", "review/pr_comment.py", "review/report.py",
+    "review/revisions.py", "review/verify.py",
 ]  # fmt: skip
 OPERATIONS_PACKAGE_FILES = [
     "drift.py", "stages/profile.py",

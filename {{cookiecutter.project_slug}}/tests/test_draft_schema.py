@@ -9,9 +9,9 @@ import yaml
 from {{ cookiecutter.package_name }}.core.config import load_params
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
 from {{ cookiecutter.package_name }}.data import read_checked_csv, read_raw_csv
+from {{ cookiecutter.package_name }}.data.cleaning import clean
 from {{ cookiecutter.package_name }}.data.draft import infer_column
 from {{ cookiecutter.package_name }}.data.draft import main as draft_schema
-from {{ cookiecutter.package_name }}.stages.clean import clean
 
 LABELS = ["yes", "no"] if "{{ cookiecutter.task }}" == "classification" else ["1.5", "2.5"]
 ROWS = [

@@ -10,7 +10,7 @@ from conftest import TABULAR_COLUMNS, make_tabular, params_for_tabular
 from {{ cookiecutter.package_name }}.core.config import Params
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
 from {{ cookiecutter.package_name }}.data import derive_features
-from {{ cookiecutter.package_name }}.stages.split import (
+from {{ cookiecutter.package_name }}.data.splitting import (
     PARTS,
     assign_parts,
     key_columns,

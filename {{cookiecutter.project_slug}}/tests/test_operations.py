@@ -17,7 +17,7 @@ from {{ cookiecutter.package_name }}.ops.monitor import drift_report, reasons
 from {{ cookiecutter.package_name }}.ops.predict import predict_frame
 from {{ cookiecutter.package_name }}.ops.serve import Batcher, record_model
 from {{ cookiecutter.package_name }}.stages.profile import reference_profile
-from {{ cookiecutter.package_name }}.stages.train import fit_or_tune
+from {{ cookiecutter.package_name }}.tuning import fit_or_tune
 
 THRESHOLDS = Monitor(
     bins=10, psi_threshold=0.2, p_value=0.001, missing_rate_increase=0.1, min_rows=100

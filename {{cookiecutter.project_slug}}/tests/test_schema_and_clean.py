@@ -21,14 +21,14 @@ from {{ cookiecutter.package_name }}.data.blocks import (
     csv_blocks,
     numbered,
 )
-from {{ cookiecutter.package_name }}.data.parquet import (
-    read_checked_parquet,
-    row_groups,
-)
-from {{ cookiecutter.package_name }}.stages.clean import (
+from {{ cookiecutter.package_name }}.data.cleaning import (
     clean,
     clean_parsed,
     duplicate_rows,
+)
+from {{ cookiecutter.package_name }}.data.parquet import (
+    read_checked_parquet,
+    row_groups,
 )
 
 COLUMNS = {

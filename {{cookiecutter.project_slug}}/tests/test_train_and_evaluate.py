@@ -15,6 +15,7 @@ from sklearn.dummy import DummyClassifier, DummyRegressor
 from {{ cookiecutter.package_name }}.core.compose import compose_params
 from {{ cookiecutter.package_name }}.core.config import Model, Tuning
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
+from {{ cookiecutter.package_name }}.evaluation import evaluate
 from {{ cookiecutter.package_name }}.model_card import fairness
 from {{ cookiecutter.package_name }}.modeling import (
     build_estimator,
@@ -23,9 +24,7 @@ from {{ cookiecutter.package_name }}.modeling import (
     model_inputs,
     save_model,
 )
-from {{ cookiecutter.package_name }}.stages.evaluate import evaluate
-from {{ cookiecutter.package_name }}.stages.train import fit_or_tune, training_rows
-from {{ cookiecutter.package_name }}.tuning import search_distributions
+from {{ cookiecutter.package_name }}.tuning import fit_or_tune, search_distributions, training_rows
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 MODEL_CHOICES = sorted(path.stem for path in (CONF / "model").glob("*.yaml"))

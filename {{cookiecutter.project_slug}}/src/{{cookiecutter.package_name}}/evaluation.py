@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics
 
-from .core.config import Limit
+from .core.config import Limit, Params
 from .core.errors import ConfigError
 from .core.markdown import MISSING
-from .core.paths import file_stem
-from .modeling import predict_outputs
+from .core.paths import TEST, file_stem
+from .modeling import check_columns, model_inputs, predict_outputs
 
 DIGITS = 6  # rounded so reports diff cleanly; far finer than any real change
 
@@ -196,3 +196,24 @@ def check_limits(
         rule = f"may {'drop' if drop else 'rise'} by at most {amount}"
         verdicts.append(Verdict(metric, old, new, rule, worsened <= allowance + 1e-12))
     return verdicts
+
+
+def evaluate(model: Any, test: pd.DataFrame, params: Params) -> dict[str, Any]:
+    """Everything evaluate reports, from one prediction pass over the test split.
+
+    Metrics and slices use every row; permutation importance (which predicts again per
+    feature and repeat) and the plot tables use a seeded sample of ``sample_rows``.
+    """
+    target, slices, settings = params.data.target, params.evaluate.slice_columns, params.evaluate
+    check_columns(test, [*params.features.inputs, target, *slices], TEST)
+    inputs, y_true = model_inputs(test, params.features), test[target].to_numpy()
+    predicted = predict(model, inputs, params.classification)
+    sample = seeded_sample(len(test), settings.sample_rows, params.seed)
+    return {
+        "metrics": {**score_predictions(y_true, predicted), "test_rows": len(test)},
+        "slices": {column: slice_metrics(y_true, predicted, test[column]) for column in slices},
+        "importance": importance_rows(
+            model, inputs.iloc[sample], y_true[sample], settings.importance_repeats, params.seed
+        ),
+        "plots": plot_tables(y_true[sample], predicted.take(sample)),
+    }

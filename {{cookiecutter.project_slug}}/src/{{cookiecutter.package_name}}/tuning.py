@@ -1,4 +1,4 @@
-"""Opt-in hyperparameter search over the ranges a model declares in conf/model/.
+"""Fitting the model: as configured, or after an opt-in search of its declared ranges.
 
 Each model file may carry a ``search_space``: per estimator argument, either a list of
 values to choose from, or a range ``{low, high, log, type}`` sampled from scipy.stats
@@ -14,12 +14,14 @@ from typing import Any
 
 import pandas as pd
 from scipy import stats
-from sklearn.model_selection import KFold, RandomizedSearchCV, StratifiedKFold
+from sklearn.model_selection import KFold, RandomizedSearchCV, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 
-from .core.config import Tuning
+from .core import paths
+from .core.config import Params, Tuning
 from .core.errors import ConfigError
 from .evaluation import DIGITS
+from .modeling import build_estimator, build_pipeline, check_columns, model_inputs, target_values
 
 ESTIMATOR_STEP = "estimator"
 
@@ -109,3 +111,47 @@ def candidate_rows(cv_results: dict[str, Any]) -> pd.DataFrame:
 def plain(value: Any) -> Any:
     """numpy scalars as Python numbers, so the results serialise as JSON."""
     return value.item() if hasattr(value, "item") else value
+
+
+CANDIDATE_COLUMNS = ["candidate", "rank", "mean_score", "std_score"]
+
+
+def fit_or_tune(
+    train: pd.DataFrame, params: Params
+) -> tuple[Pipeline, dict[str, Any], pd.DataFrame]:
+    """The fitted model, a tuning summary and the candidates (none when tuning is off)."""
+    target, features = params.data.target, params.features
+    check_columns(train, [*features.inputs, target], paths.TRAIN)
+    model = build_pipeline(features, build_estimator(params.model, params.classification))
+    inputs, y = model_inputs(train, features), target_values(train[target], params.classification)
+    if not params.tuning.enabled:
+        return (
+            model.fit(inputs, y),
+            {"enabled": False},
+            pd.DataFrame(columns=CANDIDATE_COLUMNS),
+        )
+    arguments = (model, inputs, y, params.model.search_space, params.tuning)
+    arguments += (params.classification, params.seed)
+    if params.compute.engine == "dask":  # the cross-validation fits run on the cluster
+        import joblib
+
+        from .core.cluster import connect
+
+        with connect(params.compute), joblib.parallel_backend("dask"):
+            model, summary, candidates = tune(*arguments, n_jobs=-1)
+    else:
+        model, summary, candidates = tune(*arguments)
+    return model, {"enabled": True, **summary}, candidates
+
+
+def training_rows(train: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """The train split, or a seeded sample of exactly ``compute.max_train_rows`` of it when
+    it is larger (stratified by class for classification), in the split's row order."""
+    budget = params.compute.max_train_rows
+    if budget is None or len(train) <= budget:
+        return train
+    strata = train[params.data.target] if params.classification else None
+    sample, _ = train_test_split(
+        train, train_size=budget, stratify=strata, random_state=params.seed
+    )
+    return sample.sort_index().reset_index(drop=True)

@@ -7,6 +7,7 @@ in this folder, is for people deciding whether to use the model.
 
 from __future__ import annotations
 
+import subprocess
 from importlib import metadata as installed
 from pathlib import Path
 from string import Template
@@ -15,7 +16,6 @@ from typing import Any
 from ..core.config import Model
 from ..core.files import file_md5
 from ..core.markdown import number, table
-from ..core.revisions import git
 
 TEMPLATE = Path(__file__).with_name("template.md")
 LIBRARIES = ["scikit-learn", "pandas", "numpy", "skops", "dvc", "hydra-core"]
@@ -24,6 +24,10 @@ LIBRARIES = ["scikit-learn", "pandas", "numpy", "skops", "dvc", "hydra-core"]
 # What a model is trained from. Results (dvc.lock, reports/) are left out: a clean
 # `dvc repro` rewrites them, and they do not change what was trained.
 SOURCES = ["src", "conf", "params.yaml", "dvc.yaml", "pyproject.toml"]
+
+
+def git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], capture_output=True, text=True, check=False)
 
 
 def current_commit() -> dict[str, Any]:

@@ -24,13 +24,14 @@ from typing import Any
 
 import pandas as pd
 
-from ..core import actions, paths
+from ..core import paths
 from ..core.config import Features, Limit, load_params
 from ..core.errors import PipelineError
 from ..core.files import read_parquet
-from ..core.revisions import dvc, git, run
 from ..evaluation import Verdict, check_limits, score
 from ..modeling import load_model, model_inputs
+from ..review import actions
+from ..review.revisions import dvc, git, run
 
 ARTIFACT = "model"  # the name under `artifacts:` in dvc.yaml
 STAGE = "prod"

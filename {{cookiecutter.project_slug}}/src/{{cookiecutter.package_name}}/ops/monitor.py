@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..core import actions, paths
+from ..core import paths
 from ..core.config import Column, Monitor, load_params
 from ..core.errors import DataError, PipelineError
 from ..core.files import read_json, write_json, write_text
@@ -24,6 +24,7 @@ from ..core.markdown import MISSING, table
 from ..data import check_rows, derive_features, describe_failures, read_raw_csv, tidy
 from ..drift import compare
 from ..modeling import load_model, model_inputs, model_version
+from ..review import actions
 
 DEFAULT_OUTPUT = Path("reports/monitoring")
 

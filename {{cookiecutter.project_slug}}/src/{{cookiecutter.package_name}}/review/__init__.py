@@ -1,1 +1,4 @@
-"""What CI runs on a pull request: verify results reproduce, report changes, post them."""
+"""What CI runs: verify results reproduce, report changes, post them; git, DVC and GitHub.
+
+No stage imports this folder, so changing it leaves `dvc status` up to date.
+"""

@@ -15,13 +15,14 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..core import actions, paths
+from ..core import paths
 from ..core.config import Limit, differing_keys, flatten, load_params, parse, read_yaml
 from ..core.errors import PipelineError
 from ..core.markdown import MISSING, number, table
-from ..core.revisions import dvc, git, yaml_at
 from ..evaluation import Verdict, check_limits
+from . import actions
 from .pr_comment import MARKER
+from .revisions import dvc, git, yaml_at
 
 RESULT_FILES = [str(paths.METRICS), str(paths.VALIDATION_METRICS), str(paths.TUNING)]
 

@@ -10,50 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
-
 from ..core import paths
 from ..core.config import Params, load_params
 from ..core.errors import run_main
-from ..core.files import (
-    parquet_rows,
-    read_json,
-    read_parquet,
-    write_csv,
-    write_json,
-    write_text,
-)
-from ..evaluation import (
-    importance_rows,
-    plot_tables,
-    predict,
-    score_predictions,
-    seeded_sample,
-    slice_metrics,
-)
+from ..core.files import parquet_rows, read_json, read_parquet, write_csv, write_json, write_text
+from ..evaluation import evaluate
 from ..model_card import model_metadata, render_card
-from ..modeling import check_columns, load_model, model_inputs
-
-
-def evaluate(model: Any, test: pd.DataFrame, params: Params) -> dict[str, Any]:
-    """Everything evaluate reports, from one prediction pass over the test split.
-
-    Metrics and slices use every row; permutation importance (which predicts again per
-    feature and repeat) and the plot tables use a seeded sample of ``sample_rows``.
-    """
-    target, slices, settings = params.data.target, params.evaluate.slice_columns, params.evaluate
-    check_columns(test, [*params.features.inputs, target, *slices], paths.TEST)
-    inputs, y_true = model_inputs(test, params.features), test[target].to_numpy()
-    predicted = predict(model, inputs, params.classification)
-    sample = seeded_sample(len(test), settings.sample_rows, params.seed)
-    return {
-        "metrics": {**score_predictions(y_true, predicted), "test_rows": len(test)},
-        "slices": {column: slice_metrics(y_true, predicted, test[column]) for column in slices},
-        "importance": importance_rows(
-            model, inputs.iloc[sample], y_true[sample], settings.importance_repeats, params.seed
-        ),
-        "plots": plot_tables(y_true[sample], predicted.take(sample)),
-    }
+from ..modeling import load_model
 
 
 def write_results(results: dict[str, Any], params: Params) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from .errors import PipelineError
+from ..core.errors import PipelineError
 
 
 def run(*command: str, shown: str | None = None) -> subprocess.CompletedProcess:
