@@ -175,6 +175,13 @@ class Compute(Section):
 
 
 class Params(Section):
+    """The whole of params.yaml: the template's sections, typed and strict, and your own.
+
+    A top-level key the template does not know is your own section, composed from a
+    conf/ group you added: it must be a mapping, and ``read_section`` hands it to a stage.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
     task: Literal["classification", "regression"]
     seed: int
     data: Data
@@ -188,6 +195,16 @@ class Params(Section):
     monitor: Monitor
 {%- endif %}
     compute: Compute
+
+    @model_validator(mode="after")
+    def _own_sections_are_mappings(self) -> Params:
+        for name, value in (self.model_extra or {}).items():
+            if not isinstance(value, dict):
+                raise ValueError(
+                    f"{name}: not a key the template knows; your own settings go in a section "
+                    f"of their own (conf/{name}/default.yaml, listed in conf/config.yaml)"
+                )
+        return self
 
     @model_validator(mode="after")
     def _split_key_declared(self) -> Params:
@@ -253,6 +270,22 @@ def read_params(path: Path = PARAMS) -> dict[str, Any]:
 def load_params(path: Path = PARAMS) -> Params:
     """params.yaml, validated as a whole."""
     return parse(Params, read_params(path), path)
+
+
+def read_section(name: str, schema: type[BaseModel] | None = None, path: Path = PARAMS) -> Any:
+    """Your own section of params.yaml (a conf/ group you added), in one call.
+
+    params.yaml is checked whole first, as for every stage. With ``schema`` (a pydantic
+    model) the section is typed and checked too, and a problem names its key.
+    """
+    own = load_params(path).model_extra or {}
+    if name not in own:
+        raise ConfigError(
+            f"{path} has no section {name!r}: add conf/{name}/default.yaml, list "
+            f"`- {name}: default` in conf/config.yaml's defaults, then run "
+            f"`python -m {__package__.split('.')[0]} compose`"
+        )
+    return own[name] if schema is None else parse(schema, own[name], path, prefix=name)
 
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
