@@ -196,15 +196,17 @@ class Params(Section):
 {%- endif %}
     compute: Compute
 
-    @model_validator(mode="after")
-    def _own_sections_are_mappings(self) -> Params:
-        for name, value in (self.model_extra or {}).items():
-            if not isinstance(value, dict):
+    @model_validator(mode="before")
+    @classmethod
+    def _own_sections_are_mappings(cls, raw: Any) -> Any:
+        """A stray scalar is a typo far more often than a setting: name it first."""
+        for name, value in (raw if isinstance(raw, dict) else {}).items():
+            if name not in cls.model_fields and not isinstance(value, dict):
                 raise ValueError(
                     f"{name}: not a key the template knows; your own settings go in a section "
                     f"of their own (conf/{name}/default.yaml, listed in conf/config.yaml)"
                 )
-        return self
+        return raw
 
     @model_validator(mode="after")
     def _split_key_declared(self) -> Params:
