@@ -8,10 +8,10 @@ import yaml
 
 from {{ cookiecutter.package_name }}.core.config import load_params
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
-from {{ cookiecutter.package_name }}.data import read_checked_csv, read_raw_csv
-from {{ cookiecutter.package_name }}.data.cleaning import clean
+from {{ cookiecutter.package_name }}.data.cleaning import clean_parsed
 from {{ cookiecutter.package_name }}.data.draft import infer_column
 from {{ cookiecutter.package_name }}.data.draft import main as draft_schema
+from {{ cookiecutter.package_name }}.data.schema import RawSchema
 
 LABELS = ["yes", "no"] if "{{ cookiecutter.task }}" == "classification" else ["1.5", "2.5"]
 ROWS = [
@@ -51,7 +51,7 @@ def test_draft_describes_the_file_and_clean_accepts_it_unedited(messy_csv, proje
         assert reason in features_text
     params = load_params()  # params.yaml was recomposed with the new file selected
     assert params.data.raw_path == messy_csv
-    frame, report = clean(read_raw_csv(messy_csv, params.data.na_values), params.data, messy_csv)
+    frame, report = clean_parsed(RawSchema.of(params.data).read(messy_csv), params.data)
     assert report["rows_dropped"]["missing_target"] == 2
     assert sorted(frame["region"].unique()) == ["east", "north", "south"]
 
@@ -82,7 +82,7 @@ def test_a_decimal_comma_export_drafts_the_same_schema_and_cleans_to_the_same_ro
     and "150,5". The draft finds the decimal comma itself."""
     draft_schema([str(messy_csv), "--target", "Outcome", FORCE])
     columns = yaml.safe_load((project_copy / "conf/data/my_table.yaml").read_text())["columns"]
-    expected = read_checked_csv(messy_csv, **dialect_and_schema())
+    expected = RawSchema.of(load_params().data).read(messy_csv)
     lines = (project_copy / messy_csv).read_text().splitlines()
     european = messy_csv.with_name("european.csv")
     (project_copy / european).write_text(
@@ -97,16 +97,12 @@ def test_a_decimal_comma_export_drafts_the_same_schema_and_cleans_to_the_same_ro
     dialect = ["--delimiter", ";", "--decimal", ","]
     draft_schema([str(european), "--target", "Outcome", *dialect, FORCE])
     assert drafted.read_text() == found  # saying it gives what finding it gave
-    pd.testing.assert_frame_equal(read_checked_csv(european, **dialect_and_schema()), expected)
-
-
-def dialect_and_schema() -> dict:
-    data = load_params().data
-    return {"na_values": data.na_values, "columns": data.columns, **data.dialect()}
+    pd.testing.assert_frame_equal(RawSchema.of(load_params().data).read(european), expected)
 
 
 def test_numbers_with_a_decimal_comma_are_not_taken_for_dates():
     """pandas, finding no date format in "39,1", would guess each value alone: the year 2039."""
     assert infer_column(pd.Series(["39,1", "40,2"] * 5))["type"] == "category"
-    assert infer_column(pd.Series(["39,1", "40,2"]), decimal=",")["type"] == "float"
+    comma = RawSchema({}, decimal=",")
+    assert infer_column(pd.Series(["39,1", "40,2"]), reader=comma)["type"] == "float"
     assert infer_column(pd.Series(["2021-03-01", "2021-03-02"]))["type"] == "date"

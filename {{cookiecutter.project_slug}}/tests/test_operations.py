@@ -9,8 +9,9 @@ import pandas as pd
 import pydantic
 import pytest
 
-from {{ cookiecutter.package_name }}.core.config import Limit, Monitor
+from {{ cookiecutter.package_name }}.core.config import Limit, Monitor, Params
 from {{ cookiecutter.package_name }}.core.errors import DataError
+from {{ cookiecutter.package_name }}.data.schema import RawSchema
 from {{ cookiecutter.package_name }}.drift import compare, profile, psi
 from {{ cookiecutter.package_name }}.ops.champion import decide
 from {{ cookiecutter.package_name }}.ops.monitor import drift_report, reasons
@@ -23,6 +24,10 @@ THRESHOLDS = Monitor(
     bins=10, psi_threshold=0.2, p_value=0.001, missing_rate_increase=0.1, min_rows=100
 )
 DERIVED = {"x_plus_y": "x + y"}
+
+
+def inputs_schema(params: Params) -> RawSchema:
+    return RawSchema.of(params.data, inputs_only=True)
 
 
 def as_raw(frame: pd.DataFrame) -> pd.DataFrame:
@@ -43,7 +48,8 @@ def fitted(tabular, params_with):
 
 def test_batch_predictions_follow_the_training_code_path(tabular, fitted):
     model, params = fitted
-    predictions = predict_frame(model, as_raw(tabular), params, "batch.csv", "v1")
+    schema = inputs_schema(params)
+    predictions = predict_frame(model, as_raw(tabular), schema, params, "batch.csv", "v1")
     inputs = tabular.assign(x_plus_y=tabular.x + tabular.y)[["x", "y", "x_plus_y", "colour"]]
     assert list(predictions["prediction"]) == list(model.predict(inputs))
     assert list(predictions["line"]) == list(range(2, len(tabular) + 2))
@@ -65,7 +71,9 @@ def test_batch_predictions_follow_the_training_code_path(tabular, fitted):
 def test_batch_prediction_refuses_bad_rows_naming_column_and_line(tabular, fitted, change, message):
     model, params = fitted
     with pytest.raises(DataError, match=message) as error:
-        predict_frame(model, change(as_raw(tabular)), params, "batch.csv", "v1")
+        predict_frame(
+            model, change(as_raw(tabular)), inputs_schema(params), params, "batch.csv", "v1"
+        )
     assert "batch.csv" in str(error.value)
 
 

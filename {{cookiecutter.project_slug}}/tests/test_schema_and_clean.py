@@ -11,25 +11,16 @@ import pytest
 
 from {{ cookiecutter.package_name }}.core.config import Data, parse
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
-from {{ cookiecutter.package_name }}.data import (
-    read_checked_csv,
-    read_raw_csv,
-    recoded,
-)
+from {{ cookiecutter.package_name }}.data import recoded
 from {{ cookiecutter.package_name }}.data.blocks import (
     count_lines,
     csv_blocks,
     numbered,
 )
-from {{ cookiecutter.package_name }}.data.cleaning import (
-    clean,
-    clean_parsed,
-    duplicate_rows,
-)
-from {{ cookiecutter.package_name }}.data.parquet import (
-    read_checked_parquet,
-    row_groups,
-)
+from {{ cookiecutter.package_name }}.data.cleaning import clean_parsed, duplicate_rows
+from {{ cookiecutter.package_name }}.data.parquet import row_groups
+from {{ cookiecutter.package_name }}.data.reading import Unconvertible
+from {{ cookiecutter.package_name }}.data.schema import RawSchema
 
 COLUMNS = {
     "kind": {
@@ -61,9 +52,15 @@ def data_config(target: str = "kind", columns=COLUMNS, **dialect: str) -> Data:
     return parse(Data, {**config, **dialect}, "params.yaml", "data")
 
 
+def schema(target: str = "kind", columns=COLUMNS, **dialect: str) -> RawSchema:
+    return RawSchema.of(data_config(target, columns, **dialect))
+
+
 def run_clean(path: Path, target: str = "kind", columns=COLUMNS, **dialect: str):
+    """The clean stage's work on the file as text: the path every failure takes."""
     data = data_config(target, columns, **dialect)
-    return clean(read_raw_csv(path, NA_VALUES, **data.dialect()), data, path)
+    reader = RawSchema.of(data)
+    return clean_parsed(reader.validate(reader.read_text(path), path), data)
 
 
 def test_clean_renames_parses_recodes_and_counts_drops(tmp_path):
@@ -178,17 +175,17 @@ def test_missing_column_is_named(tmp_path):
 def test_empty_file_is_refused(tmp_path):
     path = write_csv(tmp_path / "raw.csv", "")
     with pytest.raises(DataError, match="is empty"):
-        read_raw_csv(path, NA_VALUES)
+        schema().read_text(path)
 
 
 def test_header_without_rows_is_refused(tmp_path):
     with pytest.raises(DataError, match="no data rows"):
-        read_raw_csv(raw_csv(tmp_path), NA_VALUES)
+        schema().read_text(raw_csv(tmp_path))
 
 
 def test_missing_file_is_named(tmp_path):
     with pytest.raises(DataError, match=r"absent\.csv not found"):
-        read_raw_csv(tmp_path / "absent.csv", NA_VALUES)
+        schema().read_text(tmp_path / "absent.csv")
 
 
 def test_unknown_column_type_names_the_key():
@@ -280,7 +277,7 @@ def test_numbers_with_a_decimal_comma_read_typed_or_as_text_alike(tmp_path):
     rows = ["A;1,5;3;2020-01-02;", "B; 2,5;4,0;2020-01-03;", "B;NA;.;2020-01-03;"]
     path = write_csv(tmp_path / "raw.csv", "\n".join(["Kind;Weight (kg);Count;Seen;Notes", *rows]))
     data = data_config(target="weight", delimiter=";", decimal=",")
-    typed = read_checked_csv(path, NA_VALUES, data.columns, **data.dialect())
+    typed = RawSchema.of(data).read(path)
     assert typed["Weight (kg)"].tolist()[:2] == [1.5, 2.5] and typed["Count"].iat[1] == 4
     as_text = run_clean(path, target="weight", delimiter=";", decimal=",")
     pd.testing.assert_frame_equal(
@@ -288,12 +285,12 @@ def test_numbers_with_a_decimal_comma_read_typed_or_as_text_alike(tmp_path):
     )
     write_csv(path, "\n".join(["Kind;Weight (kg);Count;Seen;Notes", *rows, "A;1.5;3;;"]))
     with pytest.raises(DataError, match=r"'Weight \(kg\)' fails not float: '1\.5' \(line 5\)"):
-        read_checked_csv(path, NA_VALUES, data.columns, **data.dialect())
+        RawSchema.of(data).read(path)
 
 
 def test_only_declared_columns_are_read(tmp_path):
     path = raw_csv(tmp_path, "A,1.5,3,2020-01-02,free text")
-    raw = read_raw_csv(path, NA_VALUES, ["Kind", "Count"])
+    raw = schema(columns={name: COLUMNS[name] for name in ("kind", "count")}).read_text(path)
     assert list(raw.columns) == ["Kind", "Count"]
     assert raw["Count"].tolist() == ["3"]  # text, as written, until clean parses it
 
@@ -310,9 +307,13 @@ def test_only_declared_columns_are_read(tmp_path):
 def test_the_typed_read_parses_as_the_text_read_does(tmp_path, rows, converts):
     path = raw_csv(tmp_path, *rows)
     data = data_config(target="weight")
-    sources = [column.source for column in data.columns.values()]
-    assert (read_raw_csv(path, NA_VALUES, sources, typed=data.columns) is not None) is converts
-    typed = clean_parsed(read_checked_csv(path, NA_VALUES, data.columns), data)
+    try:
+        RawSchema.of(data).read_text(path, typed=True)
+    except Unconvertible:
+        assert not converts
+    else:
+        assert converts
+    typed = clean_parsed(RawSchema.of(data).read(path), data)
     as_text = run_clean(path, target="weight")
     assert typed[1] == as_text[1]
     pd.testing.assert_frame_equal(typed[0], as_text[0], check_dtype=False, check_categorical=False)
@@ -331,7 +332,7 @@ def test_the_typed_read_parses_as_the_text_read_does(tmp_path, rows, converts):
 def test_the_typed_read_reports_failures_as_written(tmp_path, row, message):
     path = raw_csv(tmp_path, "A,1.5,3,2020-01-02,", row)
     with pytest.raises(DataError) as error:
-        read_checked_csv(path, NA_VALUES, data_config().columns)
+        schema().read(path)
     assert message in str(error.value)
 
 
@@ -367,9 +368,9 @@ def test_a_last_line_without_a_line_end_is_counted(tmp_path):
 
 
 def test_blocks_read_the_rows_of_the_whole_file_with_its_index(tmp_path):
-    path, columns = raw_csv(tmp_path, *numbered_rows(500)), data_config().columns
-    whole = read_checked_csv(path, NA_VALUES, columns)
-    pieces = [read_checked_csv(path, NA_VALUES, columns, block) for block in file_blocks(path)]
+    path, reader = raw_csv(tmp_path, *numbered_rows(500)), schema()
+    whole = reader.read(path)
+    pieces = [reader.read(path, block) for block in file_blocks(path)]
     pd.testing.assert_frame_equal(pd.concat(pieces).astype(str), whole.astype(str))
 
 
@@ -383,14 +384,14 @@ def test_blocks_read_the_rows_of_the_whole_file_with_its_index(tmp_path):
 def test_a_bad_row_in_a_later_block_is_named_by_its_line_in_the_file(tmp_path, row, expected):
     rows = numbered_rows(500)
     rows[400] = row
-    path, columns = raw_csv(tmp_path, *rows), data_config().columns
+    path, reader = raw_csv(tmp_path, *rows), schema()
     blocks = file_blocks(path)
     for block in blocks[:-1]:
         if block.first_row + count_lines(block) <= 400:
-            read_checked_csv(path, NA_VALUES, columns, block)  # the blocks before are fine
+            reader.read(path, block)  # the blocks before are fine
     (holding,) = [b for b in blocks if b.first_row <= 400 < b.first_row + count_lines(b)]
     with pytest.raises(DataError, match=expected):
-        read_checked_csv(path, NA_VALUES, columns, holding)
+        reader.read(path, holding)
 
 
 def as_parquet(csv_path: Path, target: Path, rows_per_group: int = 10_000) -> Path:
@@ -404,14 +405,14 @@ def as_parquet(csv_path: Path, target: Path, rows_per_group: int = 10_000) -> Pa
 
 
 def test_parquet_raw_data_reads_as_the_same_csv_does(tmp_path):
-    path, columns = raw_csv(tmp_path, *numbered_rows(300)), data_config().columns
+    path, reader = raw_csv(tmp_path, *numbered_rows(300)), schema()
     parquet = as_parquet(path, tmp_path / "raw.parquet", rows_per_group=70)
-    whole = read_checked_parquet(parquet, NA_VALUES, columns)
-    expected = read_checked_csv(path, NA_VALUES, columns)
+    whole = reader.read(parquet)
+    expected = reader.read(path)
     pd.testing.assert_frame_equal(whole.astype(str), expected.astype(str))
     groups = row_groups(parquet)
     assert [group.first_row for group in groups] == [0, 70, 140, 210, 280]
-    pieces = [read_checked_parquet(parquet, NA_VALUES, columns, group) for group in groups]
+    pieces = [reader.read(parquet, group) for group in groups]
     pd.testing.assert_frame_equal(pd.concat(pieces).astype(str), expected.astype(str))
 
 
@@ -421,17 +422,17 @@ def test_a_bad_value_in_parquet_is_named_by_its_row(tmp_path):
     parquet = as_parquet(raw_csv(tmp_path, *rows), tmp_path / "raw.parquet", rows_per_group=70)
     expected = r"'Weight \(kg\)' fails not float: 'heavy' \(row 201\)"
     with pytest.raises(DataError, match=expected):
-        read_checked_parquet(parquet, NA_VALUES, data_config().columns)
+        schema().read(parquet)
     (holding,) = [group for group in row_groups(parquet) if group.first_row == 140]
     with pytest.raises(DataError, match=expected):
-        read_checked_parquet(parquet, NA_VALUES, data_config().columns, holding)
+        schema().read(parquet, holding)
 
 
 def test_parquet_without_a_declared_column_or_not_parquet_at_all_is_named(tmp_path):
     parquet = as_parquet(raw_csv(tmp_path, *numbered_rows(5)), tmp_path / "raw.parquet")
     columns = {**COLUMNS, "size": {"source": "Size", "type": "float"}}
     with pytest.raises(DataError, match=r"raw\.parquet: missing column\(s\) 'Size'"):
-        read_checked_parquet(parquet, NA_VALUES, data_config(columns=columns).columns)
+        schema(columns=columns).read(parquet)
     broken = write_csv(tmp_path / "broken.parquet", "Kind\nA\n")
     with pytest.raises(DataError, match=r"broken\.parquet cannot be read as Parquet"):
-        read_checked_parquet(broken, NA_VALUES, data_config().columns)
+        schema().read(broken)

@@ -158,11 +158,15 @@ def build_pipeline(features: Features, estimator: Any) -> Pipeline:
     return Pipeline([("preprocess", preprocess), ("estimator", estimator)])
 
 
-def model_inputs(frame: pd.DataFrame, features: Features) -> pd.DataFrame:
-    """Select the model's input columns, with categories as plain objects and NaN gaps."""
-    inputs = frame[features.inputs].copy()
-    for column in features.categorical:
-        inputs[column] = inputs[column].astype(object).where(inputs[column].notna(), np.nan)
+def model_inputs(frame: pd.DataFrame, features: Features | None = None) -> pd.DataFrame:
+    """The model's input columns (``features``; None: all), categories as plain objects
+    with NaN gaps, as scikit-learn's encoders take them."""
+    inputs = frame[features.inputs if features else list(frame.columns)].copy()
+    declared = set(features.categorical if features else [])
+    for column, values in inputs.items():
+        text = pd.api.types.is_string_dtype(values.dtype)  # object columns too
+        if column in declared or text or isinstance(values.dtype, pd.CategoricalDtype):
+            inputs[column] = values.astype(object).where(values.notna(), np.nan)
     return inputs
 
 

@@ -55,10 +55,6 @@ class Data(Section):
             raise ValueError(f"unknown encoding {encoding!r}") from None
         return encoding
 
-    def dialect(self) -> dict[str, str]:
-        """How the raw CSV is written, as the readers in data/ take it."""
-        return {"encoding": self.encoding, "delimiter": self.delimiter, "decimal": self.decimal}
-
     @field_validator("columns")
     @classmethod
     def _sources(cls, columns: dict[str, Column]) -> dict[str, Column]:

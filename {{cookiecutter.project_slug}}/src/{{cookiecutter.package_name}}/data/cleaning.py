@@ -18,9 +18,10 @@ import pandas as pd
 from ..core.config import Compute, Data
 from ..core.errors import DataError
 from ..core.files import atomic_path
-from . import read_checked_csv, tidy, validate_raw
+from . import tidy
 from .blocks import Block, numbered_blocks
-from .parquet import RowGroup, is_parquet, read_checked_parquet, row_groups
+from .parquet import RowGroup, is_parquet, row_groups
+from .schema import RawSchema
 
 HASH_BUCKETS = 16  # most hash buckets searched for repeats, one task each (dask)
 
@@ -59,11 +60,6 @@ def quality_report(rows_in: int, rows_out: int, duplicate: int, unlabelled: int)
     return {"rows_in": rows_in, "rows_out": rows_out, "rows_dropped": dropped}
 
 
-def clean(raw: pd.DataFrame, data: Data, source: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Validate, tidy and filter a raw frame; return it with its quality report."""
-    return clean_parsed(validate_raw(raw, data.columns, source, decimal=data.decimal), data)
-
-
 def clean_parsed(parsed: pd.DataFrame, data: Data) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Tidy and filter rows that passed the schema: drop rows without a target, then
     exact duplicate rows; return the rest with the quality report."""
@@ -83,20 +79,12 @@ def missing_counts(frame: pd.DataFrame) -> dict[str, int]:
 # The dask engine: each function up to clean_on_cluster is one task, on one block or part.
 
 
-def read_raw(data: Data, piece: Block | RowGroup | None = None) -> pd.DataFrame:
-    """The raw data's declared columns, parsed and checked: a CSV or Parquet, whole or one
-    piece of it (a block of lines, a row group)."""
-    if is_parquet(data.raw_path):
-        return read_checked_parquet(data.raw_path, data.na_values, data.columns, piece)
-    return read_checked_csv(data.raw_path, data.na_values, data.columns, piece, **data.dialect())
-
-
 def clean_block(
     block: Block | RowGroup, data: Data, part: Path
 ) -> tuple[dict[str, Any], np.ndarray]:
     """One piece parsed, checked, tidied and without unlabelled rows, written to ``part``;
     returns its counts and its rows' hashes."""
-    parsed = read_raw(data, block)
+    parsed = RawSchema.of(data).read(data.raw_path, block)
     frame, unlabelled = drop_unlabelled(tidy(parsed, data.columns), data.target)
     frame.to_parquet(part, index=False)
     counts = {"rows_in": len(parsed), "rows": len(frame), "unlabelled": unlabelled}

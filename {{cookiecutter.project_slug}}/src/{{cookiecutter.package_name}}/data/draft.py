@@ -17,6 +17,7 @@ import re
 import shutil
 import tempfile
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,13 +30,14 @@ from ..core.config import Column, Params, parse
 from ..core.errors import ConfigError, DataError
 from ..core.files import write_text
 from ..core.paths import CONF, PARAMS
-from . import parse_column, parse_numbers, read_raw_csv
+from .schema import RawSchema
 
 MARKERS = {"", "?", "-", "--", ".", "na", "n/a", "nan", "null", "none", "missing"}
 COMMA_NUMBER = r"\s*[+-]?\d+,\d+\s*"  # 39,1: a number with a decimal comma
 MAX_CATEGORIES = 30  # more distinct values than this (or than half the rows): text
 FEATURES = CONF / "features" / "default.yaml"
 UNTOUCHED_FEATURES = {"derived": {}, "numeric": [], "categorical": []}
+PLAIN = RawSchema({})  # a reader of numbers written with a decimal point
 
 
 def snake_case(header: str) -> str:
@@ -55,18 +57,20 @@ def decimal_mark(raw: pd.DataFrame, delimiter: str) -> str:
     return "."
 
 
-def missing_markers(raw: pd.DataFrame, decimal: str = ".") -> list[str]:
+def missing_markers(raw: pd.DataFrame, reader: RawSchema = PLAIN) -> list[str]:
     """Marker-like values in otherwise numeric columns: the file's missing-value tokens."""
     found = {""}
     for _, values in raw.items():
         text = values.str.strip()
-        numeric = parse_numbers(text, decimal).notna()
+        numeric = reader.parse_numbers(text).notna()
         if numeric.mean() >= 0.5:
             found |= {v for v in text[~numeric].unique() if v.lower() in MARKERS}
     return sorted(found)
 
 
-def infer_column(values: pd.Series, label: bool = False, decimal: str = ".") -> dict[str, Any]:
+def infer_column(
+    values: pd.Series, label: bool = False, reader: RawSchema = PLAIN
+) -> dict[str, Any]:
     """Type, normalize and allowed values of one column's raw text (markers removed).
 
     The first of int, float and date that parses every value, else category, or text
@@ -81,8 +85,8 @@ def infer_column(values: pd.Series, label: bool = False, decimal: str = ".") -> 
         with warnings.catch_warnings():  # pandas warns when no date format fits
             warnings.simplefilter("ignore", UserWarning)
             column = Column(type=kind)
-            fits = parse_column(present.head(1000), column, decimal).notna().all()
-            parsed = parse_column(present, column, decimal) if fits else None
+            fits = reader.parse_column(present.head(1000), column).notna().all()
+            parsed = reader.parse_column(present, column) if fits else None
         if len(present) and fits and parsed.notna().all():
             return {"type": kind, "parsed": parsed}
     stripped = present.str.strip()
@@ -91,7 +95,8 @@ def infer_column(values: pd.Series, label: bool = False, decimal: str = ".") -> 
     normalize = {(True, True): "both", (True, False): "strip", (False, True): "lower"}.get(
         (bool(strip), bool(lower))
     )
-    categories = parse_column(present, Column(type="category", normalize=normalize)).unique()
+    category = Column(type="category", normalize=normalize)
+    categories = reader.parse_column(present, category).unique()
     if not label and len(categories) > min(MAX_CATEGORIES, len(values) / 2):
         return {"type": "text", "distinct": len(categories)}
     return {"type": "category", "normalize": normalize, "allowed": sorted(categories)}
@@ -148,10 +153,11 @@ def draft(
 ) -> tuple[str, str, str]:
     """The data config, the feature config and a summary, all as text. ``decimal`` is
     found in the file when not given."""
-    text = read_raw_csv(csv, [], rows=rows, encoding=encoding, delimiter=delimiter)  # as written
-    decimal = decimal or decimal_mark(text, delimiter)
-    dialect = {"encoding": encoding, "delimiter": delimiter, "decimal": decimal}
-    markers = missing_markers(text, decimal)
+    reader = RawSchema({}, encoding=encoding, delimiter=delimiter)
+    text = reader.read_text(csv, rows=rows, every_column=True)  # every value as written
+    reader = replace(reader, decimal=decimal or decimal_mark(text, delimiter))
+    dialect = {"encoding": encoding, "delimiter": delimiter, "decimal": reader.decimal}
+    markers = missing_markers(text, reader)
     raw = text.mask(text.isin(markers))
     names = {header: snake_case(header) for header in raw.columns}
     if len(set(names.values())) < len(names):
@@ -162,7 +168,7 @@ def draft(
     columns, inputs, excluded = [], {"numeric": [], "categorical": []}, []
     for header, name in names.items():
         values, is_target = raw[header], name == target
-        inferred = infer_column(values, is_target and task == "classification", decimal)
+        inferred = infer_column(values, is_target and task == "classification", reader)
         if is_target and inferred["type"] not in ("int", "float", "category"):
             raise DataError(f"{csv}: target {header!r} is not numeric, so not a {task} target")
         columns += column_yaml(name, header, inferred, is_target)

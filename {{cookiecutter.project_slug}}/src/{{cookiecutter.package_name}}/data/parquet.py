@@ -14,9 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..core.config import Column
 from ..core.errors import DataError, shorten
-from . import require_columns, validate_raw
+from .reading import require_columns
 
 
 @dataclass(frozen=True)
@@ -52,18 +51,14 @@ def row_groups(path: Path) -> list[RowGroup]:
     return groups
 
 
-def row_place(index: int) -> str:
-    return f"row {int(index) + 1}"
-
-
-def read_checked_parquet(
-    path: Path, na_values: list[str], columns: dict[str, Column], piece: RowGroup | None = None
+def read_parquet_table(
+    path: Path, sources: list[str], na_values: tuple[str, ...], piece: RowGroup | None = None
 ) -> pd.DataFrame:
-    """The declared columns of raw Parquet data (or of one row group), parsed and checked."""
+    """The ``sources`` columns of raw Parquet data (or of one row group) as pandas, indexed
+    by row, with the text markers of a missing value as missing."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    sources = [column.source for column in columns.values()]
     files = parquet_files(path) if piece is None else [piece.path]
     try:
         require_columns(pq.read_schema(files[0]).names, sources, path)
@@ -78,13 +73,13 @@ def read_checked_parquet(
     raw = table.to_pandas()
     first = 0 if piece is None else piece.first_row
     raw.index = pd.RangeIndex(first, first + len(raw))
-    return validate_raw(without_markers(raw, na_values), columns, path, place=row_place)
+    return without_markers(raw, na_values)
 
 
-def without_markers(raw: pd.DataFrame, na_values: list[str]) -> pd.DataFrame:
+def without_markers(raw: pd.DataFrame, na_values: tuple[str, ...]) -> pd.DataFrame:
     """Text columns with the missing-value markers as missing."""
     text = [name for name in raw.columns if is_text(raw[name])]
-    return raw.assign(**{name: raw[name].mask(raw[name].isin(na_values)) for name in text})
+    return raw.assign(**{name: raw[name].mask(raw[name].isin(list(na_values))) for name in text})
 
 
 def is_text(values: Any) -> bool:

@@ -22,10 +22,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from ..core import paths
-from ..core.config import Features, Limit, load_params
+from ..core.config import Limit, load_params
 from ..core.errors import PipelineError
 from ..core.files import read_parquet
 from ..evaluation import Verdict, check_limits, score
@@ -72,14 +70,6 @@ def fetch_model(tag: str, folder: Path) -> Any:
     return load_model(target)
 
 
-def holdout_inputs(test: pd.DataFrame, target: str) -> pd.DataFrame:
-    """Every column but the target, so each model picks the inputs it was trained on."""
-    columns = [c for c in test.columns if c != target]
-    categorical = [c for c in columns if not pd.api.types.is_numeric_dtype(test[c])]
-    numeric = [c for c in columns if c not in categorical]
-    return model_inputs(test, Features(numeric=numeric, categorical=categorical))
-
-
 def decide(
     champion: dict[str, float] | None,
     challenger: dict[str, float],
@@ -120,7 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     params = load_params()
     target, classification = params.data.target, params.classification
     test = read_parquet(paths.TEST)
-    inputs = holdout_inputs(test, target)
+    inputs = model_inputs(test.drop(columns=target))  # each model picks the inputs it knows
     challenger = score(load_model(paths.MODEL), inputs, test[target], classification)
     tag = production_tag()
     champion = None

@@ -17,30 +17,17 @@ from typing import Any
 import pandas as pd
 
 from ..core import paths
-from ..core.config import Column, Monitor, load_params
+from ..core.config import Monitor, load_params
 from ..core.errors import DataError, PipelineError
 from ..core.files import read_json, write_json, write_text
 from ..core.markdown import MISSING, table
-from ..data import check_rows, derive_features, describe_failures, read_raw_csv, tidy
+from ..data.schema import RawSchema
 from ..drift import compare
-from ..modeling import load_model, model_inputs, model_version
+from ..modeling import load_model, model_version
 from ..review import actions
+from .predict import predict_rows
 
 DEFAULT_OUTPUT = Path("reports/monitoring")
-
-
-def split_valid(
-    frame: pd.DataFrame, columns: dict[str, Column], source: Any, decimal: str = "."
-) -> tuple[pd.DataFrame, str | None]:
-    """The parsed rows that pass the schema, and what is wrong with the others (or None).
-
-    For monitoring, where a few bad rows should be reported, not stop the measurement.
-    """
-    parsed, failures = check_rows(frame, columns, source, decimal)
-    if not len(failures):
-        return parsed, None
-    valid = parsed.drop(index=failures["index"].unique())
-    return valid, describe_failures(failures, frame, source)
 
 
 def reasons(result: dict[str, Any], thresholds: Monitor, rows: int) -> list[str]:
@@ -131,17 +118,13 @@ def monitor(source: Path, output: Path) -> tuple[dict[str, Any], str]:
     model = load_model(paths.MODEL)
     if reference.get("model_version") != model_version(paths.MODEL):
         raise PipelineError(f"{paths.PROFILE} describes another model: run `dvc repro`")
-    columns = params.data.inputs()
-    raw = read_raw_csv(
-        source, params.data.na_values, [c.source for c in columns.values()],
-        **params.data.dialect(),
-    )  # fmt: skip
-    valid, violations = split_valid(raw, columns, source, params.data.decimal)
+    schema = RawSchema.of(params.data, inputs_only=True)
+    raw = schema.read_text(source)
+    valid, violations = schema.valid_rows(raw, source)
     if valid.empty:
         raise DataError(f"no row of {source} passes the schema:\n{violations}")
-    batch = derive_features(tidy(valid, columns), params.features.derived)
-    inputs = model_inputs(batch, params.features)
-    report = drift_report(batch, pd.Series(model.predict(inputs)), reference, params.monitor)
+    batch, predictions = predict_rows(model, valid, params)
+    report = drift_report(batch, predictions["prediction"], reference, params.monitor)
     if violations:
         report["invalid_rows"] = len(raw) - len(valid)
         report["schema_violations"] = violations.splitlines()

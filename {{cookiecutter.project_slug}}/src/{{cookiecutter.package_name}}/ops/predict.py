@@ -19,31 +19,40 @@ from ..core.config import Params, load_params
 from ..core.errors import PipelineError
 from ..core.files import write_parquet
 from ..core.paths import file_stem
-from ..data import derive_features, read_header, read_raw_csv, tidy, validate_raw
+from ..data import featurized
 from ..data.blocks import Block, numbered_blocks
+from ..data.reading import read_header
+from ..data.schema import RawSchema, line_of
 from ..modeling import load_model, model_inputs, model_version, predict_outputs
 
 
-def predict_frame(
-    model: Any, raw: pd.DataFrame, params: Params, source: Any, version: str
-) -> pd.DataFrame:
-    """One row per input row: its CSV line, the prediction, class probabilities, version."""
-    columns = params.data.inputs()  # new rows need not have the target
-    valid = validate_raw(raw, columns, source, decimal=params.data.decimal)
-    predictions = predict_tidy(model, tidy(valid, columns), params)
-    predictions.insert(0, "line", raw.index.to_numpy() + 2)  # line 1 is the header
-    predictions["model_version"] = version
-    return predictions
+def predict_rows(
+    model: Pipeline, parsed: pd.DataFrame, params: Params
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The one way from schema-checked raw rows to predictions: batch, API and monitor.
 
-
-def predict_tidy(model: Any, clean: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """Predictions (and class probabilities) for schema-checked, tidied rows, in order."""
-    inputs = model_inputs(derive_features(clean, params.features.derived), params.features)
-    labels, probabilities = predict_outputs(model, inputs, params.classification)
+    The rows are tidied and given the derived features as in training; returns them (as
+    the model saw them) and, in their order, the prediction and, for a classifier, one
+    ``probability_<class>`` column per class.
+    """
+    rows = featurized(parsed, params.data.inputs(), params.features)
+    labels, probabilities = predict_outputs(
+        model, model_inputs(rows, params.features), params.classification
+    )
     predictions = pd.DataFrame({"prediction": labels})
     if probabilities is not None:
         for index, label in enumerate(model.classes_):
             predictions[f"probability_{file_stem(label)}"] = probabilities[:, index]
+    return rows, predictions
+
+
+def predict_frame(
+    model: Any, raw: pd.DataFrame, schema: RawSchema, params: Params, source: Any, version: str
+) -> pd.DataFrame:
+    """One row per input row: its CSV line, the prediction, class probabilities, version."""
+    _, predictions = predict_rows(model, schema.validate(raw, source), params)
+    predictions.insert(0, "line", line_of(raw.index.to_numpy()))
+    predictions["model_version"] = version
     return predictions
 
 
@@ -51,10 +60,9 @@ def predict_block(
     block: Block | None, params: Params, version: str, source: Path, model: Path
 ) -> pd.DataFrame:
     """Predictions for the whole input file, or for one ``block`` of it (the dask engine)."""
-    sources = [column.source for column in params.data.inputs().values()]
-    dialect = params.data.dialect()
-    raw = read_raw_csv(source, params.data.na_values, sources, block=block, **dialect)
-    return predict_frame(load_model(model), raw, params, source, version)
+    schema = RawSchema.of(params.data, inputs_only=True)  # new rows need not have the target
+    raw = schema.read_text(source, block=block)
+    return predict_frame(load_model(model), raw, schema, params, source, version)
 
 
 def predict_part(block: Block, params: Params, version: str, model: Path, part: Path) -> int:

@@ -28,9 +28,10 @@ from ..core import paths
 from ..core.config import Column, Params, load_params
 from ..core.errors import DataError, PipelineError, shorten
 from ..core.files import read_json
-from ..data import describe_failures, normalized, parse_rows, tidy
+from ..data import normalized
+from ..data.schema import RawSchema
 from ..modeling import load_model, model_version
-from .predict import predict_tidy
+from .predict import predict_rows
 
 # Dates stay text here, as in the CSV: they are parsed the way training parsed them.
 PYTHON_TYPES = {"float": float, "int": int, "category": str, "text": str, "date": str}
@@ -65,14 +66,15 @@ def record_model(columns: dict[str, Column]) -> type[BaseModel]:
     return create_model("Record", __config__=config, **fields)
 
 
-def predict_records(model: Any, rows: list[dict[str, Any]], params: Params) -> list[dict]:
+def predict_records(
+    model: Any, rows: list[dict[str, Any]], schema: RawSchema, params: Params
+) -> list[dict]:
     """Validated records (raw headers as keys) through the training code and the model."""
-    columns = params.data.inputs()
-    raw = pd.DataFrame(rows, columns=[column.source for column in columns.values()])
-    parsed, failures = parse_rows(raw, columns, "request")
-    if failures:  # a date that does not parse: pydantic only saw text
-        raise DataError(describe_failures(pd.concat(failures), raw, "request"))
-    predictions = predict_tidy(model, tidy(parsed, columns), params)
+    raw = pd.DataFrame(rows, columns=schema.sources)
+    parsed, failures = schema.parse(raw, "request")
+    if len(failures):  # a date that does not parse: pydantic only saw text
+        raise DataError(schema.describe(failures, raw, "request"))
+    _, predictions = predict_rows(model, parsed, params)
     return predictions.to_dict("records")
 
 
@@ -189,7 +191,8 @@ def create_app(max_body_bytes: int = MAX_BODY_BYTES, max_records: int = MAX_RECO
     metadata = read_json(paths.METADATA)
     Record = record_model(params.data.inputs())
     Batch = Annotated[list[Record], Field(min_length=1, max_length=max_records)]  # type: ignore[valid-type]
-    batcher = Batcher(lambda rows: predict_records(model, rows, params))
+    schema = RawSchema.of(params.data, inputs_only=True)
+    batcher = Batcher(lambda rows: predict_records(model, rows, schema, params))
     app = FastAPI(title="{{ cookiecutter.project_name }}", version=version)
     app.add_middleware(BodyLimit, limit=max_body_bytes)
 

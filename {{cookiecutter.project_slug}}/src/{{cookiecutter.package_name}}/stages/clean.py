@@ -12,7 +12,8 @@ from ..core import paths
 from ..core.config import load_params
 from ..core.errors import DataError, run_main
 from ..core.files import write_json, write_parquet
-from ..data.cleaning import clean_on_cluster, clean_parsed, read_raw
+from ..data.cleaning import clean_on_cluster, clean_parsed
+from ..data.schema import RawSchema
 
 
 def main() -> None:
@@ -26,7 +27,7 @@ def main() -> None:
     if params.compute.engine == "dask":
         report = clean_on_cluster(data, params.compute, paths.CLEAN)
     else:
-        frame, report = clean_parsed(read_raw(data), data)
+        frame, report = clean_parsed(RawSchema.of(data).read(data.raw_path), data)
         write_parquet(frame, paths.CLEAN)
     write_json(report.pop("missing_values"), paths.MISSING_VALUES)
     write_json(report, paths.DATA_QUALITY)
