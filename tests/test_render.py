@@ -34,6 +34,7 @@ PACKAGE_FILES = [
     "data/__init__.py", "data/draft.py",
     "model_card/__init__.py", "model_card/template.md",
     "data/blocks.py", "data/parquet.py", "data/cleaning.py", "data/splitting.py",
+    "data/reading.py", "data/schema.py",
     "core/__init__.py", "core/cluster.py", "core/compose.py", "core/config.py",
     "core/errors.py", "core/files.py", "core/markdown.py", "core/model_file.py", "core/paths.py",
     "stages/__init__.py", "stages/clean.py", "stages/evaluate.py", "stages/featurize.py",
@@ -48,7 +49,7 @@ OPERATIONS_PACKAGE_FILES = [
 TEST_FILES = [
     "conftest.py", "test_config.py", "test_featurize_and_split.py", "test_pipeline.py",
     "test_review.py", "test_schema_and_clean.py", "test_draft_schema.py",
-    "test_train_and_evaluate.py", "test_files.py",
+    "test_train_and_evaluate.py", "test_files.py", "helpers.py",
 ]  # fmt: skip
 DEMO_CSV = TEMPLATE / "{{cookiecutter.project_slug}}/data/raw/penguins-raw.csv"
 
@@ -346,16 +347,6 @@ def test_without_operations_nothing_mentions_them(baked):
         assert found == [], f"{name} mentions {found}"
     stages = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
     assert list(stages) == ["clean", "featurize", "split", "train", "evaluate"]
-    # The flat package was 2,704 lines with everything; without operations 1,958 after the
-    # layout, 2,244 with draft-schema, type parsing and relative limits (issue 9), 2,534
-    # with issue 10's typed Arrow reading, CSV shape errors and one-pass, sampled
-    # evaluation, 2,808 with issue 11's canonical model files, exact type trust, estimator
-    # checks, encodings and delimiters, 3,469 with issue 12's dask engine (cluster, CSV
-    # blocks, cross-partition duplicates), Parquet input and the split by a canonical key
-    # hash, 3,474 with a setting for how long to wait for a Dask scheduler, 3,516 with
-    # numbers written with a decimal comma (data.decimal, found by draft-schema), 3,520
-    # with pandas 2's warning about pandera's failure report kept out of the messages.
-    assert python_lines(package) <= 3520
     assert python_lines(baked() / "src/penguins_ml") - python_lines(package) >= 600
 
 
@@ -367,15 +358,41 @@ def test_package_top_level_is_small_and_every_module_says_what_it_is_for(baked, 
     for module in package.rglob("*.py"):
         docstring = ast.get_docstring(ast.parse(module.read_text()))
         assert docstring, f"{module.relative_to(package)} has no module docstring"
-    # The flat package had 2,704 lines; 2,596 after the layout, 2,888 with issue 9's
-    # draft-schema, type parsing, monitor statistics and relative limits, 3,282 with
-    # issue 10's typed Arrow reading, sampled evaluation and the API's request batching,
-    # 3,596 with issue 11's hardening (model files, estimator checks, request limits),
-    # 4,299 with issue 12's dask engine (batch prediction too), Parquet input and the
-    # split by key, 4,301 with the server's frozen start-up objects (gc.freeze), 4,305
-    # with a setting for how long to wait for a Dask scheduler, 4,348 with numbers written
-    # with a decimal comma, 4,352 with pandas 2's warning kept out of the failure messages.
-    assert python_lines(package) <= 4352
+
+
+# The code a user reads and edits: stages, tidying and derived features, the model
+# pipeline, metrics, fitting. The rest is the template's (core/, review/, ops/, reading
+# and checking raw data, model files) and needs no reading to be used.
+USERS_PART = ["stages", "data/__init__.py", "modeling.py", "evaluation.py", "tuning.py"]
+
+
+@pytest.mark.parametrize("operations", ["yes", "no"])
+def test_the_users_part_is_small_and_each_stage_is_thin_io(baked, operations):
+    package = baked(operations=operations) / "src/penguins_ml"
+    for stage in (package / "stages").glob("*.py"):
+        assert len(stage.read_text().splitlines()) <= 60, stage.name
+    files = [path for name in USERS_PART for path in package.glob(f"{name}/**/*.py")]
+    files += [package / name for name in USERS_PART if name.endswith(".py")]
+    # 1,636 lines before the layout that set the user's part apart; 950 after it.
+    assert sum(len(path.read_text().splitlines()) for path in files) <= 1000
+
+
+# Words that belong to one task's code only (metrics, plots, probabilities).
+TASK_WORDS = {
+    "classification": r"predict_proba|roc_auc|confusion|log_loss|balanced_accuracy|StratifiedKFold",
+    "regression": r"root_mean_squared_error|mean_absolute_error|r2_score|residual",
+}
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_only_the_chosen_task_is_rendered(baked, task):
+    project = baked(task=task)
+    (other,) = set(TASK_WORDS) - {task}
+    code = [*(project / "src").rglob("*.py"), *(project / "tests").rglob("*.py")]
+    for path in [project / "dvc.yaml", *code, *(project / "conf").rglob("*.yaml")]:
+        found = re.findall(TASK_WORDS[other], path.read_text())
+        assert found == [], f"{path.relative_to(project)} of a {task} project: {found}"
+    assert re.search(TASK_WORDS[task], (project / "src/penguins_ml/evaluation.py").read_text())
 
 
 def test_the_command_line_lists_every_command_and_the_script_is_declared(baked):

@@ -2,58 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
+from helpers import command, copy_project, git, make_tabular, params_for_tabular
 
-from {{ cookiecutter.package_name }}.core.config import Params, parse, read_params
-
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-TABULAR_COLUMNS = {
-    "x": {"source": "X value", "type": "float", "required": True, "min": -10, "max": 10},
-    "y": {"source": "Y value", "type": "float"},
-    "colour": {"source": "Colour", "type": "category", "allowed": ["red", "green", "blue"]},
-    "label": {"source": "Label", "type": "category", "required": True},
-    "amount": {"source": "Amount", "type": "float", "required": True},
-}
-
-
-def copy_project(folder: Path) -> Path:
-    """The project's files (with .git and .dvc, without caches) copied into ``folder``."""
-    copy = folder / PROJECT_ROOT.name
-    ignore = shutil.ignore_patterns(".venv", "__pycache__", ".pytest_cache", ".ruff_cache")
-    shutil.copytree(PROJECT_ROOT, copy, ignore=ignore, symlinks=True)
-    return copy
-
-
-def command(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    """``python *args`` in ``project``, importing the copy's own code."""
-    environment = {**os.environ, "PYTHONPATH": str(project / "src"), "DVC_NO_ANALYTICS": "1"}
-    return subprocess.run(
-        [sys.executable, *args], cwd=project, env={**environment, **env},
-        capture_output=True, text=True, errors="replace", timeout=300,
-    )  # fmt: skip
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on (for a server a test starts)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def git(project: Path, *args: str) -> str:
-    identity = ["-c", "user.name=Project Tests", "-c", "user.email=tests@example.com"]
-    done = subprocess.run(["git", *identity, *args], cwd=project, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+from {{ cookiecutter.package_name }}.core.config import Params
 
 
 @pytest.fixture
@@ -82,37 +37,6 @@ def reproduced(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tabular() -> pd.DataFrame:
     """A small, learnable frame: the label follows x, the number follows x and y."""
     return make_tabular(90)
-
-
-def make_tabular(n: int, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    x = rng.normal(size=n)
-    y = rng.normal(size=n)
-    return pd.DataFrame(
-        {
-            "x": x,
-            "y": y,
-            "colour": rng.choice(["red", "green", "blue"], size=n),
-            "label": np.where(x > 0.3, "high", np.where(x < -0.3, "low", "mid")),
-            "amount": 3 * x - 2 * y + rng.normal(scale=0.1, size=n),
-        }
-    )
-
-
-def params_for_tabular(**changes: object) -> Params:
-    """This project's params.yaml with data and features describing ``tabular``."""
-    raw = read_params(PROJECT_ROOT / "params.yaml")
-    target = "label" if raw["task"] == "classification" else "amount"
-    other = "amount" if target == "label" else "label"
-    columns = {k: v for k, v in TABULAR_COLUMNS.items() if k != other}
-    raw["data"] = {"raw_path": "raw.csv", "target": target, "na_values": [], "columns": columns}
-    raw["features"] = {"derived": {}, "numeric": ["x", "y"], "categorical": ["colour"]}
-    raw["evaluate"] = {**raw["evaluate"], "slice_columns": ["colour"], "importance_repeats": 3}
-    raw["tuning"] = {**raw["tuning"], "candidates": 4}
-    for key, value in changes.items():
-        section, _, name = key.partition("__")
-        raw[section] = {**raw[section], name: value} if name else value
-    return parse(Params, raw, "test params")
 
 
 @pytest.fixture

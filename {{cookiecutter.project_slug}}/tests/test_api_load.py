@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import free_port
+from helpers import free_port
 
 from {{ cookiecutter.package_name }}.core.config import load_params
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import command, free_port
+from helpers import command, free_port
 
 from {{ cookiecutter.package_name }}.core import paths
 from {{ cookiecutter.package_name }}.core.config import load_params

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT_ROOT, command, git
+from helpers import PROJECT_ROOT, command, git
 
 from {{ cookiecutter.package_name }}.core.config import load_params
 from {{ cookiecutter.package_name }}.core.errors import DEBUG_VARIABLE
@@ -28,7 +28,7 @@ PACKAGE = "{{ cookiecutter.package_name }}"
 RAW = load_params(PROJECT_ROOT / "params.yaml").data.raw_path
 MODEL = Path("models/model.skops")
 RESULTS = ("data", "models", "reports")
-MODEL_ARGUMENT = "C" if load_params(PROJECT_ROOT / "params.yaml").classification else "alpha"
+MODEL_ARGUMENT = "{{ 'C' if cookiecutter.task == 'classification' else 'alpha' }}"
 MAX_MESSAGE = 3000  # characters: one paragraph, not an echo of the input
 
 

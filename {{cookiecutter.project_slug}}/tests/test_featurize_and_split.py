@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TABULAR_COLUMNS, make_tabular, params_for_tabular
+from helpers import TABULAR_COLUMNS, TABULAR_TARGET, make_tabular, params_for_tabular
 
 from {{ cookiecutter.package_name }}.core.config import Params
-from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
+from {{ cookiecutter.package_name }}.core.errors import ConfigError{{ ', DataError' if cookiecutter.task == 'classification' else '' }}
 from {{ cookiecutter.package_name }}.data import derive_features
 from {{ cookiecutter.package_name }}.data.splitting import (
     PARTS,
@@ -41,17 +41,15 @@ def test_derived_feature_may_not_overwrite_a_column():
         derive_features(pd.DataFrame({"a": [1.0]}), {"a": "a * 2"})
 
 
-def split_params(
-    task: str = "classification", animal: dict | None = None, **split: object
-) -> Params:
-    """Params describing ``tabular`` for ``task``, with ``split`` settings changed; with
-    ``animal``, an extra declared column of that name."""
-    target = "label" if task == "classification" else "amount"
-    columns = {k: v for k, v in TABULAR_COLUMNS.items() if k in ("x", "y", "colour", target)}
+def split_params(animal: dict | None = None, **split: object) -> Params:
+    """Params describing ``tabular``, with ``split`` settings changed; with ``animal``, an
+    extra declared column of that name."""
+    wanted = ("x", "y", "colour", TABULAR_TARGET)
+    columns = {k: v for k, v in TABULAR_COLUMNS.items() if k in wanted}
     columns |= {"animal": animal} if animal else {}
-    data = {"raw_path": "raw.csv", "target": target, "na_values": [], "columns": columns}
+    data = {"raw_path": "raw.csv", "target": TABULAR_TARGET, "na_values": [], "columns": columns}
     sizes = {"test_size": 0.2, "validation_size": 0.2, "key": None, **split}
-    return params_for_tabular(task=task, data=data, split=sizes)
+    return params_for_tabular(data=data, split=sizes)
 
 
 def ids(part: pd.DataFrame) -> set[float]:
@@ -65,6 +63,7 @@ def test_split_parts_are_disjoint_complete_and_near_their_fractions():
     assert sum(len(part) for part in parts.values()) == len(frame)
     for name, fraction in [("test", 0.2), ("validation", 0.1), ("train", 0.7)]:
         assert len(parts[name]) / len(frame) == pytest.approx(fraction, abs=0.03)
+{%- if cookiecutter.task == 'classification' %}
 
 
 def test_every_class_gets_each_fraction():
@@ -73,6 +72,7 @@ def test_every_class_gets_each_fraction():
     for part in split_frame(frame, split_params()).values():
         proportions = part["label"].value_counts(normalize=True)
         assert (proportions - overall).abs().max() < 0.06  # 3 standard errors at 600 rows
+{%- endif %}
 
 
 def test_split_is_reproducible_and_seed_dependent(tabular):
@@ -117,8 +117,8 @@ def test_a_key_that_is_not_declared_is_refused():
         split_params(animal={"type": "int", "source": "Animal ID"}, key="Animal ID")
 
 
-def test_a_continuous_target_is_split_without_strata(tabular):
-    parts = split_frame(tabular, split_params("regression", test_size=0.25, validation_size=0.0))
+def test_a_split_without_validation_rows(tabular):
+    parts = split_frame(tabular, split_params(test_size=0.25, validation_size=0.0))
     assert len(parts["validation"]) == 0
     assert len(parts["train"]) + len(parts["test"]) == len(tabular)
 
@@ -127,12 +127,14 @@ def test_a_continuous_target_is_split_without_strata(tabular):
 def test_impossible_sizes_are_refused(test_size, validation_size):
     with pytest.raises(ConfigError, match=r"split(\.test_size)?: "):
         split_params(test_size=test_size, validation_size=validation_size)
+{%- if cookiecutter.task == 'classification' %}
 
 
 def test_class_too_small_to_split_is_named():
     frame = make_tabular(200).assign(label=["common"] * 199 + ["rare"])
     with pytest.raises(DataError, match=r"1\) in group 'rare' of 'label' to split"):
         split_frame(frame, split_params())
+{%- endif %}
 
 
 def test_the_assignment_follows_values_not_their_storage():

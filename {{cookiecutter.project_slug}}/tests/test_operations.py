@@ -53,9 +53,10 @@ def test_batch_predictions_follow_the_training_code_path(tabular, fitted):
     inputs = tabular.assign(x_plus_y=tabular.x + tabular.y)[["x", "y", "x_plus_y", "colour"]]
     assert list(predictions["prediction"]) == list(model.predict(inputs))
     assert list(predictions["line"]) == list(range(2, len(tabular) + 2))
-    if params.classification:
-        probabilities = predictions.filter(like="probability_").to_numpy()
-        assert np.allclose(probabilities.sum(axis=1), 1.0)
+{%- if cookiecutter.task == 'classification' %}
+    probabilities = predictions.filter(like="probability_").to_numpy()
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+{%- endif %}
     assert set(predictions["model_version"]) == {"v1"}
 
 
@@ -118,7 +119,11 @@ def training_like(rows: int, seed: int) -> pd.DataFrame:
             "ratio": np.where(rng.random(rows) < 0.04, np.nan, rng.lognormal(1, 0.3, rows)),
             "island": rng.choice(["Biscoe", "Dream", "Torgersen"], rows, p=[0.5, 0.35, 0.15]),
             "sex": rng.choice(["female", "male", None], rows, p=[0.48, 0.48, 0.04]),
+{%- if cookiecutter.task == 'classification' %}
             "label": np.where(mass > 4200, "large", "small"),
+{%- else %}
+            "label": mass / 20 + rng.normal(0, 5, rows),  # a predicted number
+{%- endif %}
         }
     )
 
@@ -128,7 +133,7 @@ def test_monitor_rarely_cries_wolf_and_always_catches_a_real_shift():
     with a numeric column scaled by 1.3 or a category gone, every one is."""
     training = training_like(250, seed=0)
     reference = reference_profile(
-        training.drop(columns="label"), training.label, ["island", "sex"], True, 10, 0
+        training.drop(columns="label"), training.label, ["island", "sex"], 10, 0
     )
 
     def status(batch: pd.DataFrame) -> str:
@@ -148,22 +153,34 @@ def test_monitor_rarely_cries_wolf_and_always_catches_a_real_shift():
     assert scaled == 100 and removed == 100
 
 
-LIMITS = {"f1_macro": Limit(max_drop=0.01), "log_loss": Limit(max_rise=0.05)}
+{%- if cookiecutter.task == 'classification' %}
+SCORE, LOSS = "f1_macro", "log_loss"  # higher is better; lower is better
+{%- else %}
+SCORE, LOSS = "r2", "rmse"  # higher is better; lower is better
+{%- endif %}
+LIMITS = {SCORE: Limit(max_drop=0.01), LOSS: Limit(max_rise=0.05)}
 
 
 @pytest.mark.parametrize(
     ("champion", "challenger", "wins"),
     [
-        (None, {"f1_macro": 0.5, "log_loss": 1.0}, True),
-        ({"f1_macro": 0.8, "log_loss": 0.3}, {"f1_macro": 0.9, "log_loss": 0.2}, True),
-        ({"f1_macro": 0.8, "log_loss": 0.3}, {"f1_macro": 0.8, "log_loss": 0.3}, True),
-        ({"f1_macro": 0.8, "log_loss": 0.3}, {"f1_macro": 0.7, "log_loss": 0.2}, False),
-        ({"f1_macro": 0.8, "log_loss": 0.3}, {"f1_macro": 0.85, "log_loss": 0.9}, False),
+        (None, {SCORE: 0.5, LOSS: 1.0}, True),
+        ({SCORE: 0.8, LOSS: 0.3}, {SCORE: 0.9, LOSS: 0.2}, True),
+        ({SCORE: 0.8, LOSS: 0.3}, {SCORE: 0.8, LOSS: 0.3}, True),
+        ({SCORE: 0.8, LOSS: 0.3}, {SCORE: 0.7, LOSS: 0.2}, False),
+        ({SCORE: 0.8, LOSS: 0.3}, {SCORE: 0.85, LOSS: 0.9}, False),
     ],
     ids=["first", "better", "tie", "worse", "breaks a limit"],
 )
 def test_challenger_must_match_the_primary_metric_and_keep_the_limits(champion, challenger, wins):
-    assert decide(champion, challenger, "f1_macro", LIMITS)[0] is wins
+    assert decide(champion, challenger, SCORE, LIMITS)[0] is wins
+
+
+def test_a_primary_metric_where_lower_is_better_wins_by_falling():
+    champion = {SCORE: 0.8, LOSS: 0.3}
+    assert decide(champion, {SCORE: 0.8, LOSS: 0.29}, LOSS, {})[0] is True
+    wins, reason, _ = decide(champion, {SCORE: 0.8, LOSS: 0.31}, LOSS, {})
+    assert not wins and reason == f"{LOSS} 0.31 is worse than the champion's 0.3"
 
 
 def test_request_model_checks_each_field_against_the_schema(tabular_params):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from {{ cookiecutter.package_name }}.core.config import Limit, parse
@@ -20,31 +22,36 @@ from {{ cookiecutter.package_name }}.review.report import (
 )
 from {{ cookiecutter.package_name }}.review.verify import metric_drift, stale_stages
 
-LIMITS = {"f1_macro": Limit(max_drop=0.01), "log_loss": Limit(max_rise=0.05)}
+{%- if cookiecutter.task == 'classification' %}
+SCORE, LOSS = "f1_macro", "log_loss"  # higher is better; lower is better
+{%- else %}
+SCORE, LOSS = "r2", "rmse"  # higher is better; lower is better
+{%- endif %}
+LIMITS = {SCORE: Limit(max_drop=0.01), LOSS: Limit(max_rise=0.05)}
 
 
 def test_gate_passes_small_changes_and_fails_large_ones_in_the_worse_direction():
-    base = {"f1_macro": 0.90, "log_loss": 0.30}
-    within = check_limits(base, {"f1_macro": 0.891, "log_loss": 0.34}, LIMITS, "test")
+    base = {SCORE: 0.90, LOSS: 0.30}
+    within = check_limits(base, {SCORE: 0.891, LOSS: 0.34}, LIMITS, "test")
     assert [v.passed for v in within] == [True, True]
-    worse = check_limits(base, {"f1_macro": 0.85, "log_loss": 0.40}, LIMITS, "test")
-    assert [(v.metric, v.passed) for v in worse] == [("f1_macro", False), ("log_loss", False)]
-    better = check_limits(base, {"f1_macro": 0.99, "log_loss": 0.01}, LIMITS, "test")
+    worse = check_limits(base, {SCORE: 0.85, LOSS: 0.40}, LIMITS, "test")
+    assert [(v.metric, v.passed) for v in worse] == [(SCORE, False), (LOSS, False)]
+    better = check_limits(base, {SCORE: 0.99, LOSS: 0.01}, LIMITS, "test")
     assert all(v.passed for v in better), "an improvement never breaks a limit"
 
 
 def test_a_relative_limit_scales_with_the_base_value():
-    limits = {"rmse": Limit(max_rise=0.02, relative=True)}
+    limits = {LOSS: Limit(max_rise=0.02, relative=True)}
     for scale in (1.0, 1000.0):  # the same model on a target in kg or in grams
-        base = {"rmse": 10.0 * scale}
-        (within,) = check_limits(base, {"rmse": 10.19 * scale}, limits, "test")
-        (beyond,) = check_limits(base, {"rmse": 10.21 * scale}, limits, "test")
+        base = {LOSS: 10.0 * scale}
+        (within,) = check_limits(base, {LOSS: 10.19 * scale}, limits, "test")
+        (beyond,) = check_limits(base, {LOSS: 10.21 * scale}, limits, "test")
         assert within.passed and not beyond.passed
         assert beyond.rule == "may rise by at most 2.0% of the base"
 
 
 def test_gate_passes_a_metric_the_base_does_not_have_yet():
-    (verdict,) = check_limits({}, {"f1_macro": 0.5}, {"f1_macro": Limit(max_drop=0)}, "test")
+    (verdict,) = check_limits({}, {SCORE: 0.5}, {SCORE: Limit(max_drop=0)}, "test")
     assert verdict.passed and verdict.base is None
 
 
@@ -62,9 +69,19 @@ def test_limits_that_would_check_nothing_are_refused(limit, message):
         parse(Limit, limit, "params.yaml", "review.limits.f1_macro")
 
 
-def test_a_limit_on_a_metric_the_pipeline_does_not_write_is_refused():
-    with pytest.raises(ConfigError, match=r"review\.limits\.f1 names a metric the pipeline"):
-        check_limits({"f1_macro": 1.0}, {"f1_macro": 1.0}, {"f1": Limit(max_drop=0.1)}, "p.yaml")
+@pytest.mark.parametrize(
+    ("limits", "message"),
+    [
+        ({"f1": Limit(max_drop=0.1)}, "f1: 'f1' is not one of this project's metrics: "),
+        ({SCORE: Limit(max_rise=0.1)}, f"{SCORE}: higher is better for {SCORE}, so give max_drop"),
+        ({LOSS: Limit(max_drop=0.1)}, f"{LOSS}: lower is better for {LOSS}, so give max_rise"),
+        ({LOSS: Limit(max_rise=0.1)}, f"{LOSS} names a metric the pipeline does not write"),
+    ],
+    ids=["unknown metric", "a score that may rise", "a loss that may drop", "a metric not written"],
+)
+def test_a_limit_that_does_not_fit_its_metric_is_refused(limits, message):
+    with pytest.raises(ConfigError, match=re.escape(f"review.limits.{message}")):
+        check_limits({SCORE: 1.0}, {SCORE: 1.0}, limits, "p.yaml")
 
 
 def lock(c: float, raw_md5: str = "aaa", model_md5: str = "m1") -> dict:
@@ -138,14 +155,14 @@ def test_changed_params_lists_only_what_differs():
 
 
 def test_rendered_report_leads_with_the_verdict_and_carries_the_marker():
-    limits = {"f1_macro": Limit(max_drop=0.01)}
-    verdicts = check_limits({"f1_macro": 0.9}, {"f1_macro": 0.5}, limits, "x")
+    limits = {SCORE: Limit(max_drop=0.01)}
+    verdicts = check_limits({SCORE: 0.9}, {SCORE: 0.5}, limits, "x")
     markdown = render("main (abc123)", [], [], [], verdicts, "the base", "open plots")
     lines = markdown.splitlines()
     assert lines[0] == MARKER
-    assert lines[3] == "**Quality gate failed**: `f1_macro` may drop by at most 0.01"
+    assert lines[3] == f"**Quality gate failed**: `{SCORE}` may drop by at most 0.01"
     assert "No params changed." in markdown
-    assert "| `f1_macro` | 0.9 | 0.5 | may drop by at most 0.01 | **failed** |" in markdown
+    assert f"| `{SCORE}` | 0.9 | 0.5 | may drop by at most 0.01 | **failed** |" in markdown
 
 
 def test_comment_body_is_marked_once_and_fits_githubs_limit():

@@ -9,8 +9,8 @@ from math import prod
 from pathlib import Path
 
 import pytest
-from conftest import make_tabular
-from sklearn.dummy import DummyClassifier, DummyRegressor
+from helpers import make_tabular
+from sklearn.dummy import {{ 'DummyClassifier' if cookiecutter.task == 'classification' else 'DummyRegressor' }}
 
 from {{ cookiecutter.package_name }}.core.compose import compose_params
 from {{ cookiecutter.package_name }}.core.config import Model, Tuning
@@ -28,7 +28,6 @@ from {{ cookiecutter.package_name }}.tuning import fit_or_tune, search_distribut
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 MODEL_CHOICES = sorted(path.stem for path in (CONF / "model").glob("*.yaml"))
-TASK = compose_params(config_dir=CONF)["task"]
 
 
 def model_config(choice: str) -> dict:
@@ -47,35 +46,34 @@ def test_every_model_choice_trains_saves_and_loads(choice, tabular, tmp_path, pa
     assert not list(tmp_path.glob(".*.tmp")), "the temporary file was not cleaned up"
 
 
-def test_model_of_the_wrong_task_is_refused(tabular_params):
-    other = "sklearn.svm.SVC" if not tabular_params.classification else "sklearn.linear_model.Ridge"
+def test_model_of_the_wrong_task_is_refused():
+    other = "{{ 'sklearn.linear_model.Ridge' if cookiecutter.task == 'classification' else 'sklearn.svm.SVC' }}"
     with pytest.raises(ConfigError, match=f"model._target_ {other} is not a"):
-        build_estimator(Model(target=other), tabular_params.classification)
+        build_estimator(Model(target=other))
 
 
 def test_unknown_model_class_is_a_config_error(tabular_params):
     with pytest.raises(ConfigError, match="NoSuchModel' cannot be imported"):
-        build_estimator(Model(target="sklearn.linear_model.NoSuchModel"), True)
+        build_estimator(Model(target="sklearn.linear_model.NoSuchModel"))
 
 
 def test_a_target_that_is_not_an_estimator_class_is_refused_before_it_is_called(tmp_path):
     made = tmp_path / "made"
     model = Model.model_validate({"_target_": "tempfile.mkdtemp", "dir": str(made)})
     with pytest.raises(ConfigError, match=r"'tempfile\.mkdtemp' is not a scikit-learn estimator"):
-        build_estimator(model, True)
+        build_estimator(model)
     assert not made.exists()
 
 
-def test_an_invalid_estimator_argument_names_its_params_key(tabular_params):
-    target = (
-        "sklearn.linear_model.LogisticRegression"
-        if tabular_params.classification
-        else "sklearn.linear_model.Ridge"
-    )
-    argument = "C" if tabular_params.classification else "alpha"
+def test_an_invalid_estimator_argument_names_its_params_key():
+{%- if cookiecutter.task == 'classification' %}
+    target, argument = "sklearn.linear_model.LogisticRegression", "C"
+{%- else %}
+    target, argument = "sklearn.linear_model.Ridge", "alpha"
+{%- endif %}
     model = Model.model_validate({"_target_": target, argument: -1})
     with pytest.raises(ConfigError, match=rf"params.yaml: model.{argument}: The '{argument}'"):
-        build_estimator(model, tabular_params.classification)
+        build_estimator(model)
 
 
 def test_the_same_model_saves_to_the_same_bytes_with_normal_permissions(
@@ -122,17 +120,12 @@ def test_no_inputs_at_all_is_a_config_error(tabular, params_with):
         fit_or_tune(tabular, params)
 
 
-class UnlistedRegressor(DummyRegressor):
-    """A class nobody added to TRUSTED_TYPES, standing in for a tampered model file."""
-
-
-class UnlistedClassifier(DummyClassifier):
+class Unlisted({{ 'DummyClassifier' if cookiecutter.task == 'classification' else 'DummyRegressor' }}):
     """A class nobody added to TRUSTED_TYPES, standing in for a tampered model file."""
 
 
 def test_untrusted_model_file_is_refused(tabular, tabular_params, tmp_path):
-    unlisted = UnlistedClassifier() if tabular_params.classification else UnlistedRegressor()
-    model = build_pipeline(tabular_params.features, unlisted)
+    model = build_pipeline(tabular_params.features, Unlisted())
     model.fit(model_inputs(tabular, tabular_params.features), tabular[tabular_params.data.target])
     path = tmp_path / "model.skops"
     save_model(model, path)
@@ -155,26 +148,24 @@ def test_evaluate_reports_task_metrics_slices_and_plots(tabular, params_with):
     train, test = tabular.iloc[:60], tabular.iloc[60:].reset_index(drop=True)
     model, _, _ = fit_or_tune(train, params)
     results = evaluate(model, test, params)
-    expected = (
-        {"accuracy", "balanced_accuracy", "f1_macro", "log_loss", "roc_auc_ovr", "test_rows"}
-        if params.classification
-        else {"rmse", "mae", "r2", "test_rows"}
-    )
-    assert set(results["metrics"]) == expected
+{%- if cookiecutter.task == 'classification' %}
+    expected = {"accuracy", "balanced_accuracy", "f1_macro", "log_loss", "roc_auc_ovr"}
+{%- else %}
+    expected = {"rmse", "mae", "r2"}
+{%- endif %}
+    assert set(results["metrics"]) == expected | {"test_rows"}
     assert results["metrics"]["test_rows"] == len(test)
     groups = results["slices"]["colour"]["groups"]
     assert sum(group["rows"] for group in groups.values()) == len(test)
     assert results["importance"]["feature"].iloc[0] == "x"  # x drives both targets
-    if params.classification:
-        assert len(results["plots"]["confusion.csv"]) == len(test)
-        curves = {name for name in results["plots"] if name.startswith("roc/")}
-        assert curves == {"roc/high.csv", "roc/low.csv", "roc/mid.csv"}
-    else:
-        assert list(results["plots"]["predictions.csv"].columns) == [
-            "actual",
-            "predicted",
-            "residual",
-        ]
+{%- if cookiecutter.task == 'classification' %}
+    assert len(results["plots"]["confusion.csv"]) == len(test)
+    curves = {name for name in results["plots"] if name.startswith("roc/")}
+    assert curves == {"roc/high.csv", "roc/low.csv", "roc/mid.csv"}
+{%- else %}
+    columns = list(results["plots"]["predictions.csv"].columns)
+    assert columns == ["actual", "predicted", "residual"]
+{%- endif %}
 
 
 def test_a_sampled_evaluation_ranks_features_as_the_full_one(params_with):
@@ -190,7 +181,7 @@ def test_a_sampled_evaluation_ranks_features_as_the_full_one(params_with):
     ranked = [result["importance"].set_index("feature")["importance"] for result in (full, sampled)]
     assert ranked[0].idxmax() == ranked[1].idxmax() == "x"
     assert set(ranked[0][ranked[0] > 0.05].index) == set(ranked[1][ranked[1] > 0.05].index)
-    table = "confusion.csv" if full_params.classification else "predictions.csv"
+    table = "{{ 'confusion.csv' if cookiecutter.task == 'classification' else 'predictions.csv' }}"
     assert (len(full["plots"][table]), len(sampled["plots"][table])) == (len(test), 300)
 
 
@@ -206,7 +197,7 @@ def test_scores_from_label_codes_equal_scores_from_the_labels(tabular, tabular_p
     model, _, _ = fit_or_tune(tabular.iloc[:60], tabular_params)
     test = tabular.iloc[60:]
     inputs, y_true = model_inputs(test, tabular_params.features), test["label"].to_numpy()
-    scores = score_predictions(y_true, predict(model, inputs, True))
+    scores = score_predictions(y_true, predict(model, inputs))
     y_pred, y_proba = model.predict(inputs), model.predict_proba(inputs)
     assert scores["f1_macro"] == round(metrics.f1_score(y_true, y_pred, average="macro"), 6)
     assert scores["log_loss"] == round(metrics.log_loss(y_true, y_proba, labels=model.classes_), 6)
@@ -218,7 +209,7 @@ def test_scores_from_label_codes_equal_scores_from_the_labels(tabular, tabular_p
 
 
 def tuning_config(enabled: bool = True) -> Tuning:
-    scoring = "accuracy" if TASK == "classification" else "r2"
+    scoring = "{{ 'accuracy' if cookiecutter.task == 'classification' else 'r2' }}"
     return Tuning(enabled=enabled, candidates=4, folds=3, scoring=scoring)
 
 
@@ -277,26 +268,32 @@ def test_bad_search_space_is_named(space, message):
         search_distributions(space)
 
 
-def test_fairness_check_compares_unit_metrics_relative_to_the_whole():
-    slices = {"site": {"largest_gap": {"r2": 0.05, "rmse": 30.0}}}
-    in_grams = fairness(slices, 0.1, {"r2": 0.8, "rmse": 400.0})  # 30 g of 400: 7.5 %
-    assert in_grams.startswith("No metric differs")
-    in_kg = fairness({"site": {"largest_gap": {"rmse": 0.12}}}, 0.1, {"rmse": 0.4})
-    assert "`site`: rmse differs by 30% of its test value" in in_kg
-    bounded = fairness({"site": {"largest_gap": {"r2": 0.15}}}, 0.1, {"r2": 0.8})
-    assert "`site`: r2 differs by 0.15 between groups" in bounded
+def test_fairness_check_compares_unbounded_metrics_relative_to_the_whole():
+{%- if cookiecutter.task == 'classification' %}
+    bounded, unbounded = "f1_macro", "log_loss"
+{%- else %}
+    bounded, unbounded = "r2", "rmse"  # rmse is in the target's unit
+{%- endif %}
+    slices = {"site": {"largest_gap": {bounded: 0.05, unbounded: 30.0}}}
+    large_values = fairness(slices, 0.1, {bounded: 0.8, unbounded: 400.0})  # 30 of 400: 7.5 %
+    assert large_values.startswith("No metric differs")
+    small = fairness({"site": {"largest_gap": {unbounded: 0.12}}}, 0.1, {unbounded: 0.4})
+    assert f"`site`: {unbounded} differs by 30% of its test value" in small
+    gap = fairness({"site": {"largest_gap": {bounded: 0.15}}}, 0.1, {bounded: 0.8})
+    assert f"`site`: {bounded} differs by 0.15 between groups" in gap
 
 
-def test_a_row_budget_fits_on_a_seeded_stratified_sample_in_split_order(params_with):
+def test_a_row_budget_fits_on_a_seeded_sample_in_split_order(params_with):
     train = make_tabular(1_000).reset_index(names="row")
     params = params_with(compute__max_train_rows=200)
     sample = training_rows(train, params)
     assert len(sample) == 200
     assert sample["row"].is_monotonic_increasing  # the split's order, not the draw's
     assert sample.equals(training_rows(train, params))  # seeded
-    target = params.data.target
-    if params.classification:  # each class in its share of the whole, to a row
-        expected = train[target].value_counts(normalize=True) * 200
-        assert (sample[target].value_counts() - expected).abs().max() <= 1
+{%- if cookiecutter.task == 'classification' %}
+    target = params.data.target  # each class in its share of the whole, to a row
+    expected = train[target].value_counts(normalize=True) * 200
+    assert (sample[target].value_counts() - expected).abs().max() <= 1
+{%- endif %}
     assert training_rows(train, params_with(compute__max_train_rows=1_000)) is train
     assert training_rows(train, params_with()) is train  # no budget: every row

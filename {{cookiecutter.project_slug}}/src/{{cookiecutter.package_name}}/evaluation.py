@@ -18,52 +18,82 @@ from sklearn import metrics
 from .core.config import Limit, Params
 from .core.errors import ConfigError
 from .core.markdown import MISSING
-from .core.paths import TEST, file_stem
+from .core.paths import TEST{{ ', file_stem' if cookiecutter.task == 'classification' else '' }}
 from .modeling import check_columns, model_inputs, predict_outputs
 
 DIGITS = 6  # rounded so reports diff cleanly; far finer than any real change
+
+
+@dataclass(frozen=True)
+class Metric:
+    """What the rest of the project needs to know of one test metric."""
+
+    scorer: str  # scikit-learn's scorer for it, for tuning's cross-validation
+    higher_is_better: bool = True
+    unbounded: bool = False  # in the target's unit, or unbounded: gaps judged as a share
+
+
+# Every metric, by the one name reports/metrics.json, conf/review/ (limits and
+# primary_metric), conf/tuning/ (scoring) and the model card all use. To add one, add it
+# here and compute it in score_predictions.
+METRICS = {
+{%- if cookiecutter.task == 'classification' %}
+    "accuracy": Metric("accuracy"),
+    "balanced_accuracy": Metric("balanced_accuracy"),
+    "f1_macro": Metric("f1_macro"),
+    "log_loss": Metric("neg_log_loss", higher_is_better=False, unbounded=True),
+    "roc_auc_ovr": Metric("roc_auc_ovr"),
+{%- else %}
+    "rmse": Metric("neg_root_mean_squared_error", higher_is_better=False, unbounded=True),
+    "mae": Metric("neg_mean_absolute_error", higher_is_better=False, unbounded=True),
+    "r2": Metric("r2"),
+{%- endif %}
+}
+
+
+def metric(name: str, key: str) -> Metric:
+    """The metric called ``name``, or a ConfigError naming the params key and the choices."""
+    if name not in METRICS:
+        raise ConfigError(
+            f"params.yaml: {key}: {name!r} is not one of this project's metrics: "
+            f"{', '.join(METRICS)} (evaluation.py, METRICS)"
+        )
+    return METRICS[name]
 
 
 def rounded(scores: dict[str, Any]) -> dict[str, float]:
     return {name: round(float(value), DIGITS) for name, value in scores.items()}
 
 
+{%- if cookiecutter.task == 'classification' %}
+
+
 @dataclass(frozen=True)
 class Predictions:
     """A model's outputs on some rows, computed once and reused by every report."""
 
-    classification: bool
     labels: np.ndarray
     probabilities: np.ndarray | None = None  # classifiers with predict_proba
     classes: np.ndarray | None = None
 
     def take(self, rows: np.ndarray) -> Predictions:
         proba = None if self.probabilities is None else self.probabilities[rows]
-        return Predictions(self.classification, self.labels[rows], proba, self.classes)
+        return Predictions(self.labels[rows], proba, self.classes)
 
 
-def predict(model: Any, inputs: pd.DataFrame, classification: bool) -> Predictions:
-    labels, probabilities = predict_outputs(model, inputs, classification)
+def predict(model: Any, inputs: pd.DataFrame) -> Predictions:
+    labels, probabilities = predict_outputs(model, inputs)
     classes = None if probabilities is None else model.classes_
-    return Predictions(classification, labels, probabilities, classes)
+    return Predictions(labels, probabilities, classes)
 
 
-def score(model: Any, inputs: pd.DataFrame, y_true: pd.Series, classification: bool) -> dict:
+def score(model: Any, inputs: pd.DataFrame, y_true: pd.Series) -> dict:
     """The task's headline metrics for ``model`` on one labelled frame."""
-    return score_predictions(np.asarray(y_true), predict(model, inputs, classification))
+    return score_predictions(np.asarray(y_true), predict(model, inputs))
 
 
 def score_predictions(y_true: np.ndarray, predicted: Predictions) -> dict[str, float]:
-    y_pred = predicted.labels
-    if not predicted.classification:
-        return rounded(
-            {
-                "rmse": metrics.root_mean_squared_error(y_true, y_pred),
-                "mae": metrics.mean_absolute_error(y_true, y_pred),
-                "r2": metrics.r2_score(y_true, y_pred),
-            }
-        )
-    y_true, y_pred, classes = label_codes(y_true, y_pred, predicted.classes)
+    y_true, y_pred, classes = label_codes(y_true, predicted.labels, predicted.classes)
     scores = {
         "accuracy": metrics.accuracy_score(y_true, y_pred),
         "balanced_accuracy": metrics.balanced_accuracy_score(y_true, y_pred),
@@ -94,6 +124,38 @@ def label_codes(
     codes, _ = pd.factorize(np.concatenate([known, *labels]))
     start = len(known) + len(y_true)
     return codes[len(known) : start], codes[start:], np.arange(len(known))
+{%- else %}
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """A model's outputs on some rows, computed once and reused by every report."""
+
+    labels: np.ndarray
+
+    def take(self, rows: np.ndarray) -> Predictions:
+        return Predictions(self.labels[rows])
+
+
+def predict(model: Any, inputs: pd.DataFrame) -> Predictions:
+    return Predictions(predict_outputs(model, inputs))
+
+
+def score(model: Any, inputs: pd.DataFrame, y_true: pd.Series) -> dict:
+    """The task's headline metrics for ``model`` on one labelled frame."""
+    return score_predictions(np.asarray(y_true), predict(model, inputs))
+
+
+def score_predictions(y_true: np.ndarray, predicted: Predictions) -> dict[str, float]:
+    y_pred = predicted.labels
+    return rounded(
+        {
+            "rmse": metrics.root_mean_squared_error(y_true, y_pred),
+            "mae": metrics.mean_absolute_error(y_true, y_pred),
+            "r2": metrics.r2_score(y_true, y_pred),
+        }
+    )
+{%- endif %}
 
 
 def slice_metrics(y_true: np.ndarray, predicted: Predictions, groups: pd.Series) -> dict[str, Any]:
@@ -142,11 +204,8 @@ def importance_rows(
 
 def plot_tables(y_true: np.ndarray, predicted: Predictions) -> dict[str, pd.DataFrame]:
     """Per plot file under reports/plots/: the table behind it."""
+{%- if cookiecutter.task == 'classification' %}
     y_pred = predicted.labels
-    if not predicted.classification:
-        actual, estimate = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
-        frame = pd.DataFrame({"actual": actual, "predicted": estimate})
-        return {"predictions.csv": frame.assign(residual=actual - estimate).round(DIGITS)}
     tables = {"confusion.csv": pd.DataFrame({"actual": y_true, "predicted": y_pred})}
     classes, y_proba = predicted.classes, predicted.probabilities
     for index, cls in enumerate([] if classes is None else classes):
@@ -160,6 +219,11 @@ def plot_tables(y_true: np.ndarray, predicted: Predictions) -> dict[str, pd.Data
         curve = pd.DataFrame({"recall": recall, "precision": precision})
         tables[f"precision_recall/{name}.csv"] = curve.round(DIGITS)
     return tables
+{%- else %}
+    actual, estimate = np.asarray(y_true, dtype=float), np.asarray(predicted.labels, dtype=float)
+    frame = pd.DataFrame({"actual": actual, "predicted": estimate})
+    return {"predictions.csv": frame.assign(residual=actual - estimate).round(DIGITS)}
+{%- endif %}
 
 
 @dataclass(frozen=True)
@@ -180,21 +244,25 @@ def check_limits(
     does not write is a configuration error, so a typo cannot switch a check off.
     """
     verdicts = []
-    for metric, limit in limits.items():
-        if metric not in head:
+    for name, limit in limits.items():
+        drop = limit.max_drop is not None
+        if drop != metric(name, f"review.limits.{name}").higher_is_better:
+            wanted = "max_drop" if not drop else "max_rise"
+            better = "higher" if not drop else "lower"
+            raise ConfigError(f"{source}: review.limits.{name}: {better} is better for {name}, so give {wanted}")
+        if name not in head:
             raise ConfigError(
-                f"{source}: review.limits.{metric} names a metric the pipeline does not "
+                f"{source}: review.limits.{name} names a metric the pipeline does not "
                 f"write; reports/metrics.json has {', '.join(sorted(head))}"
             )
-        drop = limit.max_drop is not None
         allowance = limit.max_drop if drop else limit.max_rise
-        old, new = base.get(metric), head[metric]
+        old, new = base.get(name), head[name]
         worsened = 0.0 if old is None else (old - new if drop else new - old)
         if limit.relative and old is not None:
             worsened /= abs(old) or 1.0
         amount = f"{allowance:.1%} of the base" if limit.relative else f"{allowance:g}"
         rule = f"may {'drop' if drop else 'rise'} by at most {amount}"
-        verdicts.append(Verdict(metric, old, new, rule, worsened <= allowance + 1e-12))
+        verdicts.append(Verdict(name, old, new, rule, worsened <= allowance + 1e-12))
     return verdicts
 
 
@@ -207,7 +275,7 @@ def evaluate(model: Any, test: pd.DataFrame, params: Params) -> dict[str, Any]:
     target, slices, settings = params.data.target, params.evaluate.slice_columns, params.evaluate
     check_columns(test, [*params.features.inputs, target, *slices], TEST)
     inputs, y_true = model_inputs(test, params.features), test[target].to_numpy()
-    predicted = predict(model, inputs, params.classification)
+    predicted = predict(model, inputs)
     sample = seeded_sample(len(test), settings.sample_rows, params.seed)
     return {
         "metrics": {**score_predictions(y_true, predicted), "test_rows": len(test)},

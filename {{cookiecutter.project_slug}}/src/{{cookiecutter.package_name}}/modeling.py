@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import is_classifier, is_regressor
+from sklearn.base import {{ 'is_classifier' if cookiecutter.task == 'classification' else 'is_regressor' }}
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
@@ -104,7 +104,7 @@ def checked_arguments(estimator: Any) -> None:
         raise ConfigError(f"params.yaml: {key}: {error}") from None
 
 
-def build_estimator(model: Model, classification: bool) -> Any:
+def build_estimator(model: Model) -> Any:
     """Instantiate ``model`` (without its search space) and check it suits the task."""
     from hydra.errors import HydraException
     from hydra.utils import instantiate
@@ -114,11 +114,10 @@ def build_estimator(model: Model, classification: bool) -> Any:
         estimator = instantiate({"_target_": model.target, **model.arguments})
     except HydraException as error:
         raise ConfigError(f"params.yaml: model could not be built: {error}") from None
-    kind = "classifier" if classification else "regressor"
-    if not (is_classifier if classification else is_regressor)(estimator):
-        task = "classification" if classification else "regression"
+    if not {{ 'is_classifier' if cookiecutter.task == 'classification' else 'is_regressor' }}(estimator):
         raise ConfigError(
-            f"params.yaml: model._target_ {model.target} is not a {kind}, but task is {task!r}"
+            f"params.yaml: model._target_ {model.target} is not a "
+            "{{ 'classifier' if cookiecutter.task == 'classification' else 'regressor' }}, and this project's task is {{ cookiecutter.task }}"
         )
     checked_arguments(estimator)
     return estimator
@@ -168,11 +167,10 @@ def model_inputs(frame: pd.DataFrame, features: Features | None = None) -> pd.Da
         if column in declared or text or isinstance(values.dtype, pd.CategoricalDtype):
             inputs[column] = values.astype(object).where(values.notna(), np.nan)
     return inputs
+{%- if cookiecutter.task == 'classification' %}
 
 
-def predict_outputs(
-    model: Pipeline, inputs: pd.DataFrame, classification: bool
-) -> tuple[np.ndarray, np.ndarray | None]:
+def predict_outputs(model: Pipeline, inputs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
     """Predictions and, for a classifier that has them, class probabilities.
 
     The preprocessing runs once for both rather than once per method: on a small
@@ -180,22 +178,29 @@ def predict_outputs(
     """
     estimator, transformed = model[-1], model[:-1].transform(inputs)
     labels = np.asarray(estimator.predict(transformed))
-    if classification and hasattr(estimator, "predict_proba"):
+    if hasattr(estimator, "predict_proba"):
         return labels, estimator.predict_proba(transformed)
     return labels, None
 
 
-def target_values(y: pd.Series, classification: bool) -> Any:
-    """The target as the estimator is fitted on it.
+def target_values(y: pd.Series) -> Any:
+    """The class labels as the estimator is fitted on them.
 
-    Text class labels become fixed-width strings: scikit-learn sorts the labels several
-    times while fitting, and numpy sorts those in C rather than as Python objects, which
-    takes a fifth off fitting a logistic regression on a million rows.
+    Text labels become fixed-width strings: scikit-learn sorts the labels several times
+    while fitting, and numpy sorts those in C rather than as Python objects, which takes
+    a fifth off fitting a logistic regression on a million rows.
     """
     labels = y.cat.categories if isinstance(y.dtype, pd.CategoricalDtype) else y
-    if classification and pd.api.types.infer_dtype(labels, skipna=False) == "string":
+    if pd.api.types.infer_dtype(labels, skipna=False) == "string":
         return y.to_numpy().astype(str)
     return y
+{%- else %}
+
+
+def predict_outputs(model: Pipeline, inputs: pd.DataFrame) -> np.ndarray:
+    """The model's predictions as a plain array."""
+    return np.asarray(model.predict(inputs))
+{%- endif %}
 
 
 def model_version(path: Path) -> str:

@@ -14,14 +14,14 @@ from typing import Any
 
 import pandas as pd
 from scipy import stats
-from sklearn.model_selection import KFold, RandomizedSearchCV, StratifiedKFold, train_test_split
+from sklearn.model_selection import {{ 'RandomizedSearchCV, StratifiedKFold' if cookiecutter.task == 'classification' else 'KFold, RandomizedSearchCV' }}, train_test_split
 from sklearn.pipeline import Pipeline
 
 from .core import paths
 from .core.config import Params, Tuning
 from .core.errors import ConfigError
-from .evaluation import DIGITS
-from .modeling import build_estimator, build_pipeline, check_columns, model_inputs, target_values
+from .evaluation import DIGITS, metric
+from .modeling import build_estimator, build_pipeline, check_columns, model_inputs{{ ', target_values' if cookiecutter.task == 'classification' else '' }}
 
 ESTIMATOR_STEP = "estimator"
 
@@ -58,7 +58,6 @@ def tune(
     target: pd.Series,
     search_space: dict[str, Any],
     tuning: Tuning,
-    classification: bool,
     seed: int,
     n_jobs: int = 1,
 ) -> tuple[Pipeline, dict[str, Any], pd.DataFrame]:
@@ -66,13 +65,12 @@ def tune(
 
     ``n_jobs=-1`` under joblib's dask backend sends the cross-validation fits to the cluster.
     """
-    folds = StratifiedKFold if classification else KFold
     search = RandomizedSearchCV(
         model,
         search_distributions(search_space),
         n_iter=tuning.candidates,
-        scoring=tuning.scoring,
-        cv=folds(n_splits=tuning.folds, shuffle=True, random_state=seed),
+        scoring=metric(tuning.scoring, "tuning.scoring").scorer,
+        cv={{ 'StratifiedKFold' if cookiecutter.task == 'classification' else 'KFold' }}(n_splits=tuning.folds, shuffle=True, random_state=seed),
         random_state=seed,
         refit=True,
         n_jobs=n_jobs,
@@ -122,16 +120,15 @@ def fit_or_tune(
     """The fitted model, a tuning summary and the candidates (none when tuning is off)."""
     target, features = params.data.target, params.features
     check_columns(train, [*features.inputs, target], paths.TRAIN)
-    model = build_pipeline(features, build_estimator(params.model, params.classification))
-    inputs, y = model_inputs(train, features), target_values(train[target], params.classification)
+    model = build_pipeline(features, build_estimator(params.model))
+    inputs, y = model_inputs(train, features), {{ 'target_values(train[target])' if cookiecutter.task == 'classification' else 'train[target]' }}
     if not params.tuning.enabled:
         return (
             model.fit(inputs, y),
             {"enabled": False},
             pd.DataFrame(columns=CANDIDATE_COLUMNS),
         )
-    arguments = (model, inputs, y, params.model.search_space, params.tuning)
-    arguments += (params.classification, params.seed)
+    arguments = (model, inputs, y, params.model.search_space, params.tuning, params.seed)
     if params.compute.engine == "dask":  # the cross-validation fits run on the cluster
         import joblib
 
@@ -146,12 +143,16 @@ def fit_or_tune(
 
 def training_rows(train: pd.DataFrame, params: Params) -> pd.DataFrame:
     """The train split, or a seeded sample of exactly ``compute.max_train_rows`` of it when
-    it is larger (stratified by class for classification), in the split's row order."""
+    it is larger{{ ' (stratified by class)' if cookiecutter.task == 'classification' else '' }}, in the split's row order."""
     budget = params.compute.max_train_rows
     if budget is None or len(train) <= budget:
         return train
-    strata = train[params.data.target] if params.classification else None
     sample, _ = train_test_split(
-        train, train_size=budget, stratify=strata, random_state=params.seed
+        train,
+        train_size=budget,
+{%- if cookiecutter.task == 'classification' %}
+        stratify=train[params.data.target],
+{%- endif %}
+        random_state=params.seed,
     )
     return sample.sort_index().reset_index(drop=True)

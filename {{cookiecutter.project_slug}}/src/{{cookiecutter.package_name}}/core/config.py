@@ -178,7 +178,7 @@ class Params(Section):
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)
-    task: Literal["classification", "regression"]
+    task: Literal["{{ cookiecutter.task }}"]  # chosen when the project was generated
     seed: int
     data: Data
     features: Features
@@ -215,11 +215,6 @@ class Params(Section):
         raise ValueError(
             f"split.key: {key!r} must be one of data.columns other than the target{hint}: {names}"
         )
-
-    @property
-    def classification(self) -> bool:
-        """The one switch between the tasks: stratified split, probabilities, curves."""
-        return self.task == "classification"
 
 
 def parse(model: type[Section], raw: Any, source: object, prefix: str = "") -> Any:

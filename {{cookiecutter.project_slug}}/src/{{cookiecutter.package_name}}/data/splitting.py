@@ -72,11 +72,14 @@ def assign_parts(frame: pd.DataFrame, key: list[str], sizes: Split, seed: int) -
     return np.searchsorted(cuts, position, side="right").astype(np.int8)
 
 
-def part_counts(
-    frame: pd.DataFrame, parts: np.ndarray, target: str, stratify: bool
-) -> pd.DataFrame:
-    """Rows per part, per class of ``target`` when ``stratify`` (one row "all" otherwise)."""
-    groups = frame[target].to_numpy() if stratify else np.full(len(frame), "all")
+def part_counts(frame: pd.DataFrame, parts: np.ndarray, target: str) -> pd.DataFrame:
+{%- if cookiecutter.task == 'classification' %}
+    """Rows per part, per class of ``target``."""
+    groups = frame[target].to_numpy()
+{%- else %}
+    """Rows per part, in one group "all"."""
+    groups = np.full(len(frame), "all")
+{%- endif %}
     counts = pd.crosstab(pd.Series(groups, name="group"), pd.Series(parts, name="part"))
     return counts.reindex(columns=range(len(PARTS)), fill_value=0).set_axis(PARTS, axis=1)
 
@@ -96,7 +99,7 @@ def check_counts(counts: pd.DataFrame, target: str) -> None:
 def split_part(frame: pd.DataFrame, params: Params) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """The three parts of ``frame`` (each in the frame's row order) and their counts."""
     parts = assign_parts(frame, key_columns(params), params.split, params.seed)
-    counts = part_counts(frame, parts, params.data.target, params.classification)
+    counts = part_counts(frame, parts, params.data.target)
     frames = {name: frame[parts == code].reset_index(drop=True) for code, name in enumerate(PARTS)}
     return frames, counts
 

@@ -16,6 +16,7 @@ from typing import Any
 from ..core.config import Model
 from ..core.files import file_md5
 from ..core.markdown import number, table
+from ..evaluation import METRICS
 
 TEMPLATE = Path(__file__).with_name("template.md")
 LIBRARIES = ["scikit-learn", "pandas", "numpy", "skops", "dvc", "hydra-core"]
@@ -68,7 +69,7 @@ def model_metadata(model_path: Path, model: Model, raw_path: Path, metrics: dict
     }
 
 
-UNIT_METRICS = {"rmse", "mae", "log_loss"}  # unbounded: compared relative to the whole
+UNBOUNDED = sorted(name for name, metric in METRICS.items() if metric.unbounded)
 
 
 def fairness(slices: dict[str, Any], largest_gap: float, overall: dict[str, float]) -> str:
@@ -80,12 +81,12 @@ def fairness(slices: dict[str, Any], largest_gap: float, overall: dict[str, floa
     findings = []
     for column, result in slices.items():
         for metric, gap in result["largest_gap"].items():
-            relative = metric in UNIT_METRICS and overall.get(metric)
+            relative = metric in UNBOUNDED and overall.get(metric)
             size = gap / abs(overall[metric]) if relative else gap
             shown = f"{size:.0%} of its test value" if relative else number(gap)
             if size > largest_gap:
                 findings.append(f"- `{column}`: {metric} differs by {shown} between groups")
-    units = ", ".join(sorted(UNIT_METRICS))
+    units = ", ".join(UNBOUNDED)
     rule = f"{largest_gap} ({largest_gap:.0%} of the test value for {units})"
     if not findings:
         return f"No metric differs by more than {rule} between the groups of any slice."

@@ -26,7 +26,7 @@ from ..core import paths
 from ..core.config import Limit, load_params
 from ..core.errors import PipelineError
 from ..core.files import read_parquet
-from ..evaluation import Verdict, check_limits, score
+from ..evaluation import Verdict, check_limits, metric, score
 from ..modeling import load_model, model_inputs
 from ..review import actions
 from ..review.revisions import dvc, git, run
@@ -77,17 +77,19 @@ def decide(
     limits: dict[str, Limit],
 ) -> tuple[bool, str, list[Verdict]]:
     """Whether the challenger wins, why, and the gate's verdicts against the champion."""
+    higher_is_better = metric(primary, "review.primary_metric").higher_is_better
     if primary not in challenger:
         raise PipelineError(f"params.yaml: review.primary_metric {primary!r} is not a test metric")
     if champion is None:
         return True, f"no model is in the {STAGE} stage yet", []
     verdicts = check_limits(champion, challenger, limits, "params.yaml")
     broken = [f"{v.metric} {v.rule}" for v in verdicts if not v.passed]
-    if challenger[primary] < champion[primary]:
-        return False, f"{primary} {challenger[primary]} < champion's {champion[primary]}", verdicts
+    new, old = challenger[primary], champion[primary]
+    if (new < old) if higher_is_better else (new > old):
+        return False, f"{primary} {new} is worse than the champion's {old}", verdicts
     if broken:
         return False, "breaks the limits: " + "; ".join(broken), verdicts
-    return True, f"{primary} {challenger[primary]} >= champion's {champion[primary]}", verdicts
+    return True, f"{primary} {new} is at least as good as the champion's {old}", verdicts
 
 
 def promote() -> str:
@@ -108,15 +110,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--promote", action="store_true", help="make a winning challenger prod")
     args = parser.parse_args(argv)
     params = load_params()
-    target, classification = params.data.target, params.classification
+    target = params.data.target
     test = read_parquet(paths.TEST)
     inputs = model_inputs(test.drop(columns=target))  # each model picks the inputs it knows
-    challenger = score(load_model(paths.MODEL), inputs, test[target], classification)
+    challenger = score(load_model(paths.MODEL), inputs, test[target])
     tag = production_tag()
     champion = None
     if tag:
         with tempfile.TemporaryDirectory() as folder:
-            champion = score(fetch_model(tag, Path(folder)), inputs, test[target], classification)
+            champion = score(fetch_model(tag, Path(folder)), inputs, test[target])
     wins, reason, _ = decide(
         champion, challenger, params.review.primary_metric, params.review.limits
     )

@@ -18,7 +18,9 @@ from ..core import paths
 from ..core.config import Params, load_params
 from ..core.errors import PipelineError
 from ..core.files import write_parquet
+{%- if cookiecutter.task == 'classification' %}
 from ..core.paths import file_stem
+{%- endif %}
 from ..data import featurized
 from ..data.blocks import Block, numbered_blocks
 from ..data.reading import read_header
@@ -27,29 +29,34 @@ from ..modeling import load_model, model_inputs, model_version, predict_outputs
 
 
 def predict_rows(
-    model: Pipeline, parsed: pd.DataFrame, params: Params
+    model: Any, parsed: pd.DataFrame, params: Params
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The one way from schema-checked raw rows to predictions: batch, API and monitor.
 
     The rows are tidied and given the derived features as in training; returns them (as
-    the model saw them) and, in their order, the prediction and, for a classifier, one
-    ``probability_<class>`` column per class.
+    the model saw them) and, in their order, the prediction
+{%- if cookiecutter.task == 'classification' %} and, when the classifier has
+    them, one ``probability_<class>`` column per class
+{%- endif %}.
     """
     rows = featurized(parsed, params.data.inputs(), params.features)
-    labels, probabilities = predict_outputs(
-        model, model_inputs(rows, params.features), params.classification
-    )
+{%- if cookiecutter.task == 'classification' %}
+    labels, probabilities = predict_outputs(model, model_inputs(rows, params.features))
     predictions = pd.DataFrame({"prediction": labels})
     if probabilities is not None:
         for index, label in enumerate(model.classes_):
             predictions[f"probability_{file_stem(label)}"] = probabilities[:, index]
+{%- else %}
+    labels = predict_outputs(model, model_inputs(rows, params.features))
+    predictions = pd.DataFrame({"prediction": labels})
+{%- endif %}
     return rows, predictions
 
 
 def predict_frame(
     model: Any, raw: pd.DataFrame, schema: RawSchema, params: Params, source: Any, version: str
 ) -> pd.DataFrame:
-    """One row per input row: its CSV line, the prediction, class probabilities, version."""
+    """One row per input row: its CSV line, the prediction{{ ", class probabilities" if cookiecutter.task == "classification" else "" }}, version."""
     _, predictions = predict_rows(model, schema.validate(raw, source), params)
     predictions.insert(0, "line", line_of(raw.index.to_numpy()))
     predictions["model_version"] = version

@@ -23,7 +23,6 @@ def reference_profile(
     inputs: pd.DataFrame,
     predictions: pd.Series,
     categorical: list[str],
-    classification: bool,
     bins: int,
     seed: int,
 ) -> dict[str, Any]:
@@ -33,7 +32,7 @@ def reference_profile(
             column: profile(inputs[column], column in categorical, bins, seed)
             for column in inputs.columns
         },
-        "prediction": profile(predictions, classification, bins, seed),
+        "prediction": profile(predictions, {{ "True" if cookiecutter.task == 'classification' else "False" }}, bins, seed),
     }
 
 
@@ -41,10 +40,8 @@ def main() -> None:
     params = load_params()
     inputs = model_inputs(read_parquet(paths.TRAIN), params.features)
     predictions = pd.Series(load_model(paths.MODEL).predict(inputs))
-    result = reference_profile(
-        inputs, predictions, params.features.categorical, params.classification,
-        params.monitor.bins, params.seed,
-    )  # fmt: skip
+    categorical, bins = params.features.categorical, params.monitor.bins
+    result = reference_profile(inputs, predictions, categorical, bins, params.seed)
     write_json({"model_version": model_version(paths.MODEL), **result}, paths.PROFILE)
     print(f"profile: {len(result['features'])} inputs and predictions -> {paths.PROFILE}")
 

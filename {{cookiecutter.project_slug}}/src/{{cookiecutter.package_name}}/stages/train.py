@@ -30,7 +30,7 @@ def main() -> None:
         scores["train_rows_sampled_from"] = len(train)
     if len(validation):
         inputs = model_inputs(validation, params.features)
-        scores |= score(model, inputs, validation[params.data.target], params.classification)
+        scores |= score(model, inputs, validation[params.data.target])
     save_model(model, paths.MODEL)
     write_json(scores, paths.VALIDATION_METRICS)
     write_json(tuning, paths.TUNING)
