@@ -3,10 +3,13 @@ then `dvc repro` and the project's own tests."""
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -30,7 +33,7 @@ def run_commands(block: str, project: Path) -> list[list[str]]:
     stages each `dvc repro` among them ran."""
     ran = []
     for line in filter(None, block.splitlines()):
-        tool, *args = line.split()
+        tool, *args = shlex.split(line)
         prefix = [sys.executable, "-m", "dvc"] if tool == "dvc" else [sys.executable]
         result = run([*prefix, *args], cwd=project)
         if args[:1] == ["repro"]:
@@ -65,3 +68,41 @@ def test_adding_a_stage_with_its_own_config_section(baked, copy_of):
     (project / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
     check = run([*PYTEST, "tests/test_config.py", "-k", "every_module"], cwd=project, check=False)
     assert check.returncode == 1 and "target_counts" in check.stdout
+
+
+def test_using_a_model_from_another_library(baked, copy_of):
+    project = copy_of(baked())
+    readme = project / "README.md"
+    install, model_file, experiment, make_default = recipe(
+        readme, "Use a model from another library"
+    )
+    assert "lightgbm.LGBMClassifier" in model_file
+    run_commands(install, project)
+    (project / "conf/model/lightgbm.yaml").write_text(model_file)
+
+    run_commands(experiment, project)
+    metrics = json.loads((project / "reports/metrics.json").read_text())
+    assert metrics["accuracy"] > 0.9, metrics
+    metadata = json.loads((project / "models/metadata.json").read_text())
+    assert metadata["model"]["class"] == "lightgbm.LGBMClassifier"
+
+    config = project / "conf/config.yaml"
+    config.write_text(re.sub(r"(?m)^  - model: \w+", "  - model: lightgbm", config.read_text()))
+    assert run_commands(make_default, project) == [[]], "the experiment's results are reused"
+    batch = project / "predictions.parquet"
+    raw = "data/raw/penguins-raw.csv"
+    run([sys.executable, "-m", "penguins_ml", "predict", "--input", raw, "--output", str(batch)],
+        cwd=project)  # fmt: skip
+    assert len(pd.read_parquet(batch)) == 344
+    served = run([sys.executable, "-c", SERVE_METADATA], cwd=project).stdout
+    assert json.loads(served)["model"]["class"] == "lightgbm.LGBMClassifier"
+    own_tests = run([*PYTEST, "-m", "not slow"], cwd=project)
+    assert " passed" in own_tests.stdout.strip().splitlines()[-1]
+
+
+SERVE_METADATA = """
+import json
+from fastapi.testclient import TestClient
+from penguins_ml.ops.serve import create_app
+print(json.dumps(TestClient(create_app()).get("/metadata").json()))
+"""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.dummy import {{ 'DummyClassifier' if cookiecutter.task == 'classification' else 'DummyRegressor' }}
 
 from {{ cookiecutter.package_name }}.core.config import Params, parse, read_params
 
@@ -87,3 +88,7 @@ def params_for_tabular(**changes: object) -> Params:
         section, _, name = key.partition("__")
         raw[section] = {**raw[section], name: value} if name else value
     return parse(Params, raw, "test params")
+
+
+class OtherLibraryModel({{ 'DummyClassifier' if cookiecutter.task == 'classification' else 'DummyRegressor' }}):
+    """An estimator from a library other than scikit-learn (this module, ``helpers``)."""

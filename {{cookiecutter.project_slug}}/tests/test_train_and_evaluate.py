@@ -9,7 +9,7 @@ from math import prod
 from pathlib import Path
 
 import pytest
-from helpers import make_tabular
+from helpers import OtherLibraryModel, make_tabular
 from sklearn.dummy import {{ 'DummyClassifier' if cookiecutter.task == 'classification' else 'DummyRegressor' }}
 
 from {{ cookiecutter.package_name }}.core.compose import compose_params
@@ -30,6 +30,9 @@ CONF = Path(__file__).resolve().parents[1] / "conf"
 MODEL_CHOICES = sorted(path.stem for path in (CONF / "model").glob("*.yaml"))
 
 
+SKLEARN_MODEL = Model(target="sklearn.linear_model.Ridge")  # trust: scikit-learn's list
+
+
 def model_config(choice: str) -> dict:
     return compose_params([f"model={choice}"], config_dir=CONF)["model"]
 
@@ -40,7 +43,7 @@ def test_every_model_choice_trains_saves_and_loads(choice, tabular, tmp_path, pa
     model, _, _ = fit_or_tune(tabular, params)
     path = tmp_path / "model.skops"
     save_model(model, path)
-    loaded = load_model(path)  # fails if a type is missing from TRUSTED_TYPES
+    loaded = load_model(path, params.model)  # fails if a type is missing from TRUSTED_TYPES
     inputs = model_inputs(tabular, params.features)
     assert (loaded.predict(inputs) == model.predict(inputs)).all()
     assert not list(tmp_path.glob(".*.tmp")), "the temporary file was not cleaned up"
@@ -93,7 +96,7 @@ def test_the_same_model_saves_to_the_same_bytes_with_normal_permissions(
     assert stat.S_IMODE(second.stat().st_mode) == 0o644
     assert not stale.exists()
     inputs = model_inputs(tabular, tabular_params.features)
-    assert (load_model(second).predict(inputs) == model.predict(inputs)).all()
+    assert (load_model(second, tabular_params.model).predict(inputs) == model.predict(inputs)).all()
 
 
 @pytest.mark.parametrize(
@@ -105,7 +108,7 @@ def test_a_damaged_model_file_is_refused_with_how_to_rebuild_it(tmp_path, conten
     path = tmp_path / "model.skops"
     path.write_bytes(content)
     with pytest.raises(DataError, match=r"model.skops is not a readable skops .*dvc repro train"):
-        load_model(path)
+        load_model(path, SKLEARN_MODEL)
 
 
 def test_missing_feature_column_is_named(tabular, params_with):
@@ -130,7 +133,24 @@ def test_untrusted_model_file_is_refused(tabular, tabular_params, tmp_path):
     path = tmp_path / "model.skops"
     save_model(model, path)
     with pytest.raises(DataError, match=r"not trusted: .*Unlisted"):
-        load_model(path)
+        load_model(path, SKLEARN_MODEL)
+
+
+def test_a_model_of_another_library_is_trusted_as_the_config_names_that_library(
+    tabular, tabular_params, tmp_path
+):
+    inputs, y = model_inputs(tabular, tabular_params.features), tabular[tabular_params.data.target]
+    model = build_pipeline(tabular_params.features, OtherLibraryModel()).fit(inputs, y)
+    save_model(model, tmp_path / "other.skops")
+    its_library = Model(target="helpers.OtherLibraryModel")
+    loaded = load_model(tmp_path / "other.skops", its_library)
+    assert (loaded.predict(inputs) == model.predict(inputs)).all()
+    with pytest.raises(DataError, match=r"not trusted: helpers\.OtherLibraryModel"):
+        load_model(tmp_path / "other.skops", SKLEARN_MODEL)
+    tampered = build_pipeline(tabular_params.features, Unlisted()).fit(inputs, y)
+    save_model(tampered, tmp_path / "tampered.skops")
+    with pytest.raises(DataError, match=r"not trusted: test_train_and_evaluate\.Unlisted"):
+        load_model(tmp_path / "tampered.skops", its_library)  # its library's types only
 
 
 def test_a_type_skops_trusts_but_the_project_does_not_list_is_refused(tabular, tmp_path):
@@ -140,7 +160,7 @@ def test_a_type_skops_trusts_but_the_project_does_not_list_is_refused(tabular, t
     path = tmp_path / "model.skops"
     save_model(model, path)
     with pytest.raises(DataError, match=r"not trusted: sklearn.svm._classes.SVC"):
-        load_model(path)
+        load_model(path, SKLEARN_MODEL)
 
 
 def test_evaluate_reports_task_metrics_slices_and_plots(tabular, params_with):

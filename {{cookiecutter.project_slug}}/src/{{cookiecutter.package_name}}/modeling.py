@@ -28,9 +28,12 @@ from .core.errors import ConfigError, DataError
 from .core.files import file_md5
 
 # Every type a pipeline built from the shipped conf/model/ files contains, listed in
-# full rather than left to skops' defaults. A model you add may need more: loading it
-# names the missing ones. Check each is a class you expect before adding it.
+# full rather than left to skops' defaults. A scikit-learn model you add may need more:
+# loading it names the missing ones. Check each is a class you expect before adding it.
+# A model from another library (conf/model/ naming lightgbm.LGBMClassifier, say) needs
+# no list: that library's own types are trusted, and no other library's.
 TRUSTED_TYPES = [
+    "collections.OrderedDict",
     "numpy.dtype",
     "numpy.float64",
     "numpy.int64",
@@ -92,12 +95,15 @@ def estimator_class(target: str) -> type:
 
 
 def checked_arguments(estimator: Any) -> None:
-    """scikit-learn's own check of the arguments, reported as the params.yaml key."""
-    validate = getattr(estimator, "_validate_params", None)  # scikit-learn >= 1.2
-    if validate is None:
+    """scikit-learn's own check of the arguments, reported as the params.yaml key.
+
+    Estimators of other libraries declare no constraints to check: they check their
+    arguments when they are fitted.
+    """
+    if not hasattr(estimator, "_parameter_constraints"):
         return
     try:
-        validate()
+        estimator._validate_params()
     except (ValueError, TypeError) as error:
         name = re.search(r"The '(\w+)' parameter", str(error))
         key = f"model.{name.group(1)}" if name else "model"
@@ -212,6 +218,14 @@ def save_model(model: Pipeline, path: Path) -> None:
     model_file.save(model, path)
 
 
-def load_model(path: Path) -> Pipeline:
-    """Load a skops model, refusing any type that is not in ``TRUSTED_TYPES``."""
-    return model_file.load(path, TRUSTED_TYPES)
+def load_model(path: Path, model: Model) -> Pipeline:
+    """Load a skops model, refusing any type that is not in ``TRUSTED_TYPES`` or from the
+    library of the estimator that ``model`` (params.yaml) names."""
+    return model_file.load(path, TRUSTED_TYPES, trusted_libraries(model))
+
+
+def trusted_libraries(model: Model) -> tuple[str, ...]:
+    """The package of the configured estimator, when it is not scikit-learn (whose types
+    are listed one by one in ``TRUSTED_TYPES``)."""
+    library = model.target.split(".")[0]
+    return () if library == "sklearn" else (library,)

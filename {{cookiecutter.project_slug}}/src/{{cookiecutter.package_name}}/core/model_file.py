@@ -90,8 +90,9 @@ def object_types(node: Any, found: set[str] | None = None) -> set[str]:
     return found
 
 
-def load(path: Path, trusted: list[str]) -> Any:
-    """The model in ``path``, refusing a damaged file or any type not in ``trusted``."""
+def load(path: Path, trusted: list[str], libraries: tuple[str, ...] = ()) -> Any:
+    """The model in ``path``, refusing a damaged file or any type that is neither in
+    ``trusted`` nor defined in one of ``libraries`` (top-level package names)."""
     import skops.io as sio
 
     path = Path(path)
@@ -104,7 +105,8 @@ def load(path: Path, trusted: list[str]) -> Any:
         types |= set(sio.get_untrusted_types(data=content))
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
         raise DataError(f"{path} is not a readable skops model file ({error}). {REBUILD}") from None
-    untrusted = sorted(types - set(trusted))
+    ours = {name for name in types if name.split(".")[0] in libraries}
+    untrusted = sorted(types - set(trusted) - ours)
     if untrusted:
         raise DataError(
             f"{path} contains types that are not trusted: {', '.join(untrusted)}. If you "

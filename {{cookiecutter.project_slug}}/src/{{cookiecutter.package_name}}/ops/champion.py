@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from ..core import paths
-from ..core.config import Limit, load_params
+from ..core.config import Limit, Model, load_params, parse
 from ..core.errors import PipelineError
 from ..core.files import read_parquet
 from ..evaluation import Verdict, check_limits, metric, score
 from ..modeling import load_model, model_inputs
 from ..review import actions
-from ..review.revisions import dvc, git, run
+from ..review.revisions import dvc, git, run, yaml_at
 
 ARTIFACT = "model"  # the name under `artifacts:` in dvc.yaml
 STAGE = "prod"
@@ -64,10 +64,12 @@ def production_tag() -> str | None:
 
 
 def fetch_model(tag: str, folder: Path) -> Any:
-    """The model file as committed at ``tag``, from the DVC cache or remote."""
+    """The model file as committed at ``tag``, from the DVC cache or remote, trusted as
+    the params.yaml it was trained with says (its estimator may be another library's)."""
     target = folder / "champion.skops"
     dvc("get", ".", str(paths.MODEL), "--rev", tag, "-o", str(target))
-    return load_model(target)
+    trained_with = parse(Model, (yaml_at(tag, str(paths.PARAMS)) or {}).get("model"), tag, "model")
+    return load_model(target, trained_with)
 
 
 def decide(
@@ -113,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     target = params.data.target
     test = read_parquet(paths.TEST)
     inputs = model_inputs(test.drop(columns=target))  # each model picks the inputs it knows
-    challenger = score(load_model(paths.MODEL), inputs, test[target])
+    challenger = score(load_model(paths.MODEL, params.model), inputs, test[target])
     tag = production_tag()
     champion = None
     if tag:

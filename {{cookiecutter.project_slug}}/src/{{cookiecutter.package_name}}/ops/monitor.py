@@ -115,7 +115,7 @@ def monitor(source: Path, output: Path) -> tuple[dict[str, Any], str]:
     """The drift report of ``source`` and its Markdown, both written into ``output``."""
     params = load_params()
     reference = read_json(paths.PROFILE)
-    model = load_model(paths.MODEL)
+    model = load_model(paths.MODEL, params.model)
     if reference.get("model_version") != model_version(paths.MODEL):
         raise PipelineError(f"{paths.PROFILE} describes another model: run `dvc repro`")
     schema = RawSchema.of(params.data, inputs_only=True)

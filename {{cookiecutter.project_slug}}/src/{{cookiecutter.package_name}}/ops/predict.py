@@ -69,7 +69,7 @@ def predict_block(
     """Predictions for the whole input file, or for one ``block`` of it (the dask engine)."""
     schema = RawSchema.of(params.data, inputs_only=True)  # new rows need not have the target
     raw = schema.read_text(source, block=block)
-    return predict_frame(load_model(model), raw, schema, params, source, version)
+    return predict_frame(load_model(model, params.model), raw, schema, params, source, version)
 
 
 def predict_part(block: Block, params: Params, version: str, model: Path, part: Path) -> int:

@@ -186,7 +186,7 @@ def refusal(errors: list[dict[str, Any]]) -> JSONResponse:
 def create_app(max_body_bytes: int = MAX_BODY_BYTES, max_records: int = MAX_RECORDS) -> FastAPI:
     """Load the configuration and the model once, then serve them."""
     params = load_params()
-    model = load_model(paths.MODEL)
+    model = load_model(paths.MODEL, params.model)
     version = model_version(paths.MODEL)
     metadata = read_json(paths.METADATA)
     Record = record_model(params.data.inputs())

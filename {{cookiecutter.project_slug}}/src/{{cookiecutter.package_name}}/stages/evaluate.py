@@ -46,7 +46,7 @@ def write_results(results: dict[str, Any], params: Params) -> None:
 
 def main() -> None:
     params = load_params()
-    results = evaluate(load_model(paths.MODEL), read_parquet(paths.TEST), params)
+    results = evaluate(load_model(paths.MODEL, params.model), read_parquet(paths.TEST), params)
     write_results(results, params)
     print(f"evaluate: test {results['metrics']} -> {paths.METRICS}")
 
