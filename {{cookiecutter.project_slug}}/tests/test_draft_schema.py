@@ -13,7 +13,7 @@ from {{ cookiecutter.package_name }}.data.draft import infer_column
 from {{ cookiecutter.package_name }}.data.draft import main as draft_schema
 from {{ cookiecutter.package_name }}.data.schema import RawSchema
 
-LABELS = ["yes", "no"] if "{{ cookiecutter.task }}" == "classification" else ["1.5", "2.5"]
+LABELS = {{ '["yes", "no"]' if cookiecutter.task == 'classification' else '["1.5", "2.5"]' }}  # the target's values
 ROWS = [
     # Row ID, Height (cm), Visits, Region, Joined, Note, Outcome
     f"{i},{150 + i % 40}.5,{i % 7},{region},2021-03-{1 + i % 28:02d},note {i},{LABELS[i % 2]}"

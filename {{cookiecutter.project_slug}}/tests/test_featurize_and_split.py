@@ -11,8 +11,8 @@ from {{ cookiecutter.package_name }}.core.config import Params
 from {{ cookiecutter.package_name }}.core.errors import ConfigError{{ ', DataError' if cookiecutter.task == 'classification' else '' }}
 from {{ cookiecutter.package_name }}.data import derive_features
 from {{ cookiecutter.package_name }}.data.splitting import (
-    PARTS,
-    assign_parts,
+    SPLITS,
+    assign_splits,
     key_columns,
     split_frame,
 )
@@ -87,7 +87,7 @@ def test_rows_keep_their_part_when_new_rows_arrive():
     old, new = make_tabular(2000, seed=1), make_tabular(1000, seed=2)
     grown = pd.concat([new.iloc[:500], old, new.iloc[500:]]).sample(frac=1, random_state=3)
     before, after = split_frame(old, split_params()), split_frame(grown, split_params())
-    for name in PARTS:
+    for name in SPLITS:
         assert ids(before[name]) <= ids(after[name])
     assert all(len(after[name]) > len(before[name]) for name in ("test", "train"))
 
@@ -95,9 +95,9 @@ def test_rows_keep_their_part_when_new_rows_arrive():
 def test_assignment_does_not_depend_on_partitioning():
     frame, params = make_tabular(1000), split_params()
     key = key_columns(params)
-    whole = assign_parts(frame, key, params.split, params.seed)
+    whole = assign_splits(frame, key, params.split, params.seed)
     pieces = [
-        assign_parts(frame.iloc[start : start + 137], key, params.split, params.seed)
+        assign_splits(frame.iloc[start : start + 137], key, params.split, params.seed)
         for start in range(0, len(frame), 137)
     ]
     assert (np.concatenate(pieces) == whole).all()
@@ -153,6 +153,6 @@ def test_the_assignment_follows_values_not_their_storage():
         colour=pd.Categorical(frame["colour"].astype(object), categories=["red", "blue"]),
     )
     key, params = list(frame.columns), split_params()
-    parts = assign_parts(frame, key, params.split, params.seed)
-    assert (parts == assign_parts(stored_otherwise, key, params.split, params.seed)).all()
+    parts = assign_splits(frame, key, params.split, params.seed)
+    assert (parts == assign_splits(stored_otherwise, key, params.split, params.seed)).all()
     assert set(parts) == {0, 1, 2}

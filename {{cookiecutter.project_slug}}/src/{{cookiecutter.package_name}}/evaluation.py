@@ -117,7 +117,7 @@ def label_codes(
     """Class labels as integers, the model's classes first (class i is code i).
 
     scikit-learn sorts the labels in every metric; sorting integers instead of strings
-    makes scoring a large test split seconds faster and gives the same scores.
+    is faster on a large test split and gives the same scores.
     """
     known = np.asarray([] if classes is None else classes, dtype=object)
     labels = [np.asarray(values, dtype=object) for values in (y_true, y_pred)]

@@ -193,8 +193,7 @@ def target_values(y: pd.Series) -> Any:
     """The class labels as the estimator is fitted on them.
 
     Text labels become fixed-width strings: scikit-learn sorts the labels several times
-    while fitting, and numpy sorts those in C rather than as Python objects, which takes
-    a fifth off fitting a logistic regression on a million rows.
+    while fitting, and numpy sorts those in C rather than as Python objects.
     """
     labels = y.cat.categories if isinstance(y.dtype, pd.CategoricalDtype) else y
     if pd.api.types.infer_dtype(labels, skipna=False) == "string":

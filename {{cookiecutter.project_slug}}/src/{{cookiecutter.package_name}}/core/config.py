@@ -65,6 +65,10 @@ class Data(Section):
     def _target_declared(self) -> Data:
         if self.target not in self.columns:
             raise ValueError(f"target {self.target!r} is not one of data.columns")
+        return self
+
+    @model_validator(mode="after")
+    def _decimal_mark_is_not_the_delimiter(self) -> Data:
         if self.decimal == self.delimiter:
             raise ValueError(f"decimal and delimiter are both {self.delimiter!r}")
         return self

@@ -39,7 +39,7 @@ def first_repeats(frame: pd.DataFrame) -> np.ndarray:
 def duplicate_rows(frame: pd.DataFrame, among: np.ndarray | None = None) -> np.ndarray:
     """Rows that exactly repeat an earlier row, of the rows ``among`` marks (default all).
 
-    Rows are hashed first (vectorised, about twice as fast as comparing whole rows), and
+    Rows are hashed first (vectorised, faster than comparing whole rows), and
     only rows whose hash repeats are compared in full, so a hash collision never drops a row.
     """
     considered = np.flatnonzero(np.ones(len(frame), dtype=bool) if among is None else among)

@@ -1,10 +1,10 @@
 """Each row goes to train, validation or test by a seeded hash of its key.
 
-A row's part depends only on its own key and the seed, never on the other rows or their
-order. So a row keeps its part when new raw data arrives (old test rows stay test rows,
+A row's split depends only on its own key and the seed, never on the other rows or their
+order. So a row keeps its split when new raw data arrives (old test rows stay test rows,
 and a retrained model is scored on rows it did not train on), and the split is the same
 however the table is partitioned. The key is ``split.key`` (an ID column), or every
-declared column but the target. Each class receives every part's fraction in
+declared column but the target. Each class receives every split's fraction in
 expectation, which stratifies a classification split without a shuffle.
 """
 
@@ -23,7 +23,7 @@ from ..core.errors import DataError
 from ..core.files import require_input
 
 DESTINATIONS = {"test": paths.TEST, "validation": paths.VALIDATION, "train": paths.TRAIN}
-PARTS = list(DESTINATIONS)  # a row's part code indexes this list
+SPLITS = list(DESTINATIONS)  # a row's split code indexes this list
 
 
 def key_columns(params: Params) -> list[str]:
@@ -36,7 +36,7 @@ def key_columns(params: Params) -> list[str]:
 def stable_key(values: pd.Series) -> pd.Series:
     """A key column as plain float64, int64 or text, so that its hash does not depend on
     dtype details a library version chooses (nullable ints, datetime units, string
-    storage): the same rows get the same parts under pandas 2 and 3, on every engine."""
+    storage): the same rows get the same splits under pandas 2 and 3, on every engine."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         text = pd.Index(np.asarray(values.cat.categories.astype(str), dtype=object), dtype=object)
         return pd.Series(pd.Categorical.from_codes(values.cat.codes.to_numpy(), text))
@@ -59,8 +59,8 @@ def seeded(hashes: np.ndarray, seed: int) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-def assign_parts(frame: pd.DataFrame, key: list[str], sizes: Split, seed: int) -> np.ndarray:
-    """Each row's part code (0 test, 1 validation, 2 train) from its key's seeded hash.
+def assign_splits(frame: pd.DataFrame, key: list[str], sizes: Split, seed: int) -> np.ndarray:
+    """Each row's split code (0 test, 1 validation, 2 train) from its key's seeded hash.
 
     The 64-bit hash, read as a fraction of its range, is uniform on [0, 1): below
     ``test_size`` is test, then ``validation_size`` more is validation, the rest train.
@@ -72,16 +72,16 @@ def assign_parts(frame: pd.DataFrame, key: list[str], sizes: Split, seed: int) -
     return np.searchsorted(cuts, position, side="right").astype(np.int8)
 
 
-def part_counts(frame: pd.DataFrame, parts: np.ndarray, target: str) -> pd.DataFrame:
+def split_counts(frame: pd.DataFrame, codes: np.ndarray, target: str) -> pd.DataFrame:
 {%- if cookiecutter.task == 'classification' %}
-    """Rows per part, per class of ``target``."""
+    """Rows per split, per class of ``target``."""
     groups = frame[target].to_numpy()
 {%- else %}
-    """Rows per part, in one group "all"."""
+    """Rows per split, in one group "all"."""
     groups = np.full(len(frame), "all")
 {%- endif %}
-    counts = pd.crosstab(pd.Series(groups, name="group"), pd.Series(parts, name="part"))
-    return counts.reindex(columns=range(len(PARTS)), fill_value=0).set_axis(PARTS, axis=1)
+    counts = pd.crosstab(pd.Series(groups, name="group"), pd.Series(codes, name="split"))
+    return counts.reindex(columns=range(len(SPLITS)), fill_value=0).set_axis(SPLITS, axis=1)
 
 
 def check_counts(counts: pd.DataFrame, target: str) -> None:
@@ -96,31 +96,31 @@ def check_counts(counts: pd.DataFrame, target: str) -> None:
             )
 
 
-def split_part(frame: pd.DataFrame, params: Params) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """The three parts of ``frame`` (each in the frame's row order) and their counts."""
-    parts = assign_parts(frame, key_columns(params), params.split, params.seed)
-    counts = part_counts(frame, parts, params.data.target)
-    frames = {name: frame[parts == code].reset_index(drop=True) for code, name in enumerate(PARTS)}
+def split_rows(frame: pd.DataFrame, params: Params) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The three splits of ``frame`` (each in the frame's row order) and their counts."""
+    codes = assign_splits(frame, key_columns(params), params.split, params.seed)
+    counts = split_counts(frame, codes, params.data.target)
+    frames = {name: frame[codes == code].reset_index(drop=True) for code, name in enumerate(SPLITS)}
     return frames, counts
 
 
 def split_frame(frame: pd.DataFrame, params: Params) -> dict[str, pd.DataFrame]:
-    """The three parts of ``frame``, once every group is known to have test and train rows."""
-    frames, counts = split_part(frame, params)
+    """The three splits of ``frame``, once every group is known to have test and train rows."""
+    frames, counts = split_rows(frame, params)
     check_counts(counts, params.data.target)
     return frames
 
 
 def split_file(part: Path, outputs: list[Path], params: Params) -> pd.DataFrame:
-    """One part of the features split into its three output parts (the dask engine)."""
-    frames, counts = split_part(pd.read_parquet(part), params)
+    """One Parquet part of the features cut into its three splits (the dask engine)."""
+    frames, counts = split_rows(pd.read_parquet(part), params)
     for frame, output in zip(frames.values(), outputs, strict=True):
         frame.to_parquet(output, index=False)
     return counts
 
 
 def split_on_cluster(params: Params) -> dict[str, int]:
-    """Every part of the features split on the cluster; the rows in each part."""
+    """Every Parquet part of the features split on the cluster; the rows in each split."""
     from ..core.cluster import map_parts
 
     totals: list[pd.DataFrame] = []
@@ -132,4 +132,4 @@ def split_on_cluster(params: Params) -> dict[str, int]:
     require_input(paths.FEATURES)
     targets = list(DESTINATIONS.values())
     map_parts(params.compute, split_file, paths.FEATURES, targets, params, check=check)
-    return {part: int(totals[0][part].sum()) for part in PARTS}
+    return {name: int(totals[0][name].sum()) for name in SPLITS}

@@ -235,6 +235,6 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(args.max_body_bytes, args.max_records)  # a bad model stops it here
     import uvicorn
 
-    gc.freeze()  # full collections skip all loaded by now: half the p99 of large requests
+    gc.freeze()  # full collections skip all loaded by now: shorter pauses in large requests
     # Open requests get a few seconds to finish after SIGTERM, then the server stops.
     uvicorn.run(app, host=args.host, port=args.port, timeout_graceful_shutdown=5)

@@ -38,8 +38,8 @@ def stage_inputs(lock: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Per stage, what determines its results: command, source hashes, params.
 
     Dependencies that another stage produces are left out: they follow from that
-    stage's own inputs, and some (a zipped model file) differ byte for byte between
-    two identical runs.
+    stage's own inputs, and library versions may change their bytes (a Parquet file
+    written by another pyarrow) without changing what they hold.
     """
     stages = (lock or {}).get("stages", {})
     produced = {out["path"] for stage in stages.values() for out in stage.get("outs", [])}

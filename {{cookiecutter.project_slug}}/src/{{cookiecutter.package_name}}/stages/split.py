@@ -1,6 +1,6 @@
 """Stage 3, split: each row goes to train, validation or test by a seeded hash of its key.
 
-A row keeps its part when new raw data arrives, so a retrained model is still scored on
+A row keeps its split when new raw data arrives, so a retrained model is still scored on
 rows it did not train on; data/splitting.py says how.
 """
 
