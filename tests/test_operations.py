@@ -74,9 +74,11 @@ def pipelines_own_predictions(project: Path) -> list:
         "import json, pandas as pd\n"
         f"from {PACKAGE}.modeling import load_model, model_inputs\n"
         f"from {PACKAGE}.core.config import load_params\n"
+        "params = load_params()\n"
         "features = pd.read_parquet('data/processed/features.parquet')\n"
-        "inputs = model_inputs(features, load_params().features)\n"
-        "print(json.dumps(load_model('models/model.skops').predict(inputs).tolist()))\n"
+        "inputs = model_inputs(features, params.features)\n"
+        "model = load_model('models/model.skops', params.model)\n"
+        "print(json.dumps(model.predict(inputs).tolist()))\n"
     )
     return json.loads(python(project, "-c", script).stdout)
 

@@ -167,7 +167,9 @@ def test_every_fault_ends_in_one_clear_message_and_changes_no_result(reproduced)
 
 def test_the_debug_variable_shows_the_traceback(reproduced):
     project = reproduced
-    (yaml_error,) = [case for case in CASES if case.name.startswith("a YAML error in params.yaml, read")]
+    (yaml_error,) = [
+        case for case in CASES if case.name.startswith("a YAML error in params.yaml, read")
+    ]
     quiet = attempt(project, yaml_error)
     loud = attempt(project, yaml_error, **{DEBUG_VARIABLE: "1"})
     assert "Traceback" not in quiet.stderr

@@ -154,8 +154,12 @@ def test_monitor_rarely_cries_wolf_and_always_catches_a_real_shift():
 
 
 {%- if cookiecutter.task == 'classification' %}
+
+
 SCORE, LOSS = "f1_macro", "log_loss"  # higher is better; lower is better
 {%- else %}
+
+
 SCORE, LOSS = "r2", "rmse"  # higher is better; lower is better
 {%- endif %}
 LIMITS = {SCORE: Limit(max_drop=0.01), LOSS: Limit(max_rise=0.05)}

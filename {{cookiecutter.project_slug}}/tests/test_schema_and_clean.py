@@ -17,7 +17,10 @@ from {{ cookiecutter.package_name }}.data.blocks import (
     csv_blocks,
     numbered,
 )
-from {{ cookiecutter.package_name }}.data.cleaning import clean_parsed, duplicate_rows
+from {{ cookiecutter.package_name }}.data.cleaning import (
+    clean_parsed,
+    duplicate_rows,
+)
 from {{ cookiecutter.package_name }}.data.parquet import row_groups
 from {{ cookiecutter.package_name }}.data.reading import Unconvertible
 from {{ cookiecutter.package_name }}.data.schema import RawSchema

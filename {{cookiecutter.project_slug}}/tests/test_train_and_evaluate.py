@@ -24,7 +24,11 @@ from {{ cookiecutter.package_name }}.modeling import (
     model_inputs,
     save_model,
 )
-from {{ cookiecutter.package_name }}.tuning import fit_or_tune, search_distributions, training_rows
+from {{ cookiecutter.package_name }}.tuning import (
+    fit_or_tune,
+    search_distributions,
+    training_rows,
+)
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 MODEL_CHOICES = sorted(path.stem for path in (CONF / "model").glob("*.yaml"))

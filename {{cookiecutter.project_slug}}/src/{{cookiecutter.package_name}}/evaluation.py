@@ -249,7 +249,9 @@ def check_limits(
         if drop != metric(name, f"review.limits.{name}").higher_is_better:
             wanted = "max_drop" if not drop else "max_rise"
             better = "higher" if not drop else "lower"
-            raise ConfigError(f"{source}: review.limits.{name}: {better} is better for {name}, so give {wanted}")
+            raise ConfigError(
+                f"{source}: review.limits.{name}: {better} is better for {name}, so give {wanted}"
+            )
         if name not in head:
             raise ConfigError(
                 f"{source}: review.limits.{name} names a metric the pipeline does not "
