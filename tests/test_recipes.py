@@ -106,3 +106,38 @@ from fastapi.testclient import TestClient
 from penguins_ml.ops.serve import create_app
 print(json.dumps(TestClient(create_app()).get("/metadata").json()))
 """
+
+
+def test_adding_a_metric(baked, copy_of):
+    project = copy_of(baked())
+    dvc("repro", cwd=project)
+    declaration, computation, limit, commands = recipe(
+        project / "README.md", "Add or rename a metric"
+    )
+    evaluation = project / "src/penguins_ml/evaluation.py"
+    code = evaluation.read_text()
+    code = code.replace("METRICS = {\n", "METRICS = {\n" + declaration, 1)
+    code = code.replace("    scores = {\n", "    scores = {\n" + computation, 1)
+    evaluation.write_text(code)
+    review = project / "conf/review/default.yaml"
+    review.write_text(review.read_text().replace("limits:\n", "limits:\n" + limit, 1))
+
+    assert run_commands(commands, project) == [["train", "evaluate"]]
+    metrics = json.loads((project / "reports/metrics.json").read_text())
+    assert 0.9 < metrics["precision_macro"] <= 1, metrics
+    own_tests = run([*PYTEST, "-m", "not slow"], cwd=project)
+    assert " passed" in own_tests.stdout.strip().splitlines()[-1]
+
+
+def test_adding_a_derived_feature(baked, copy_of):
+    project = copy_of(baked())
+    dvc("repro", cwd=project)
+    feature, commands = recipe(project / "README.md", "Add a derived feature")
+    features = project / "conf/features/default.yaml"
+    text = features.read_text().replace("derived:\n", "derived:\n" + feature, 1)
+    features.write_text(text.replace("numeric: [", "numeric: [culmen_area, ", 1))
+
+    stages = ["featurize", "split", "train", "evaluate", "profile"]
+    assert run_commands(commands, project) == [stages]
+    importance = pd.read_csv(project / "reports/plots/importance.csv")
+    assert "culmen_area" in set(importance["feature"])
