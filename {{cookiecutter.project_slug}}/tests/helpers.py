@@ -26,6 +26,8 @@ TABULAR_COLUMNS = {
 }
 # The project's task decides which of the two is the target.
 TABULAR_TARGET = "{{ 'label' if cookiecutter.task == 'classification' else 'amount' }}"
+# Two of the task's metrics: one where higher is better, one where lower is.
+SCORE, LOSS = {{ '"f1_macro", "log_loss"' if cookiecutter.task == 'classification' else '"r2", "rmse"' }}
 
 
 def copy_project(folder: Path) -> Path:

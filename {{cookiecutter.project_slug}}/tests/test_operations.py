@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pydantic
 import pytest
+from helpers import LOSS, SCORE
 
 from {{ cookiecutter.package_name }}.core.config import Limit, Monitor, Params
 from {{ cookiecutter.package_name }}.core.errors import DataError
@@ -153,15 +154,6 @@ def test_monitor_rarely_cries_wolf_and_always_catches_a_real_shift():
     assert scaled == 100 and removed == 100
 
 
-{%- if cookiecutter.task == 'classification' %}
-
-
-SCORE, LOSS = "f1_macro", "log_loss"  # higher is better; lower is better
-{%- else %}
-
-
-SCORE, LOSS = "r2", "rmse"  # higher is better; lower is better
-{%- endif %}
 LIMITS = {SCORE: Limit(max_drop=0.01), LOSS: Limit(max_rise=0.05)}
 
 

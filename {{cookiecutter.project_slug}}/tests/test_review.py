@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from helpers import LOSS, SCORE
 
 from {{ cookiecutter.package_name }}.core.config import Limit, parse
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, PipelineError
@@ -22,13 +23,6 @@ from {{ cookiecutter.package_name }}.review.report import (
 )
 from {{ cookiecutter.package_name }}.review.verify import metric_drift, stale_stages
 
-{%- if cookiecutter.task == 'classification' %}
-
-SCORE, LOSS = "f1_macro", "log_loss"  # higher is better; lower is better
-{%- else %}
-
-SCORE, LOSS = "r2", "rmse"  # higher is better; lower is better
-{%- endif %}
 LIMITS = {SCORE: Limit(max_drop=0.01), LOSS: Limit(max_rise=0.05)}
 
 
