@@ -56,6 +56,49 @@ def test_draft_describes_the_file_and_clean_accepts_it_unedited(messy_csv, proje
     assert sorted(frame["region"].unique()) == ["east", "north", "south"]
 
 
+def export_rows() -> list[list[str]]:
+    """40 rows, then 5 of them again: repeats that differ only in an exported row number."""
+    regions = ["North", "East"]
+    rows = [[f"{150 + i % 40}.5", str(i % 7), regions[i % 2], LABELS[i % 2]] for i in range(40)]
+    return rows + rows[:5]
+
+
+@pytest.mark.parametrize("export", ["pandas to_csv", "R write.csv"])
+def test_an_exported_row_index_is_not_declared_and_repeats_are_still_found(export, project_copy):
+    header = ["Height (cm)", "Visits", "Region", "Outcome"]
+    if export == "pandas to_csv":  # an empty header; rows counted from 0
+        lines = [",".join(["", *header])]
+        lines += [",".join([str(i), *row]) for i, row in enumerate(export_rows())]
+    else:  # every header and text quoted, the row names too; rows counted from 1
+        lines = [",".join(f'"{name}"' for name in ["", *header])]
+        lines += [
+            ",".join([f'"{i}"', height, visits, f'"{region}"', f'"{label}"'])
+            for i, (height, visits, region, label) in enumerate(export_rows(), start=1)
+        ]
+    path = project_copy / "data/raw/export.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    draft_schema([str(path.relative_to(project_copy)), "--target", "Outcome", FORCE])
+    drafted = (project_copy / "conf/data/export.yaml").read_text()
+    assert "numbers the rows" in drafted
+    assert set(yaml.safe_load(drafted)["columns"]) == {"height_cm", "visits", "region", "outcome"}
+    assert yaml.safe_load(drafted)["columns"]["visits"]["required"] is True  # no gaps
+    params = load_params()
+    frame, report = clean_parsed(RawSchema.of(params.data).read(params.data.raw_path), params.data)
+    assert report["rows_dropped"]["duplicate"] == 5 and len(frame) == 40
+
+
+def test_an_empty_header_that_is_no_row_number_is_read_by_its_empty_name(project_copy):
+    rows = [f"{['a', 'b', 'c'][i % 3]},{i % 5},{LABELS[i % 2]}" for i in range(30)]
+    path = project_copy / "data/raw/blank.csv"
+    path.write_text("\n".join([",Visits,Outcome", *rows]) + "\n", encoding="utf-8")
+    draft_schema([str(path.relative_to(project_copy)), "--target", "Outcome", FORCE])
+    columns = yaml.safe_load((project_copy / "conf/data/blank.yaml").read_text())["columns"]
+    assert columns["column"]["source"] == ""
+    params = load_params()
+    parsed = RawSchema.of(params.data).read(params.data.raw_path)
+    assert sorted(parsed[""].unique()) == ["a", "b", "c"]
+
+
 def test_draft_refuses_to_overwrite_without_force(messy_csv, project_copy):
     draft_schema([str(messy_csv), "--target", "Outcome", FORCE])
     drafted = project_copy / "conf/data/my_table.yaml"

@@ -27,7 +27,7 @@ class Section(BaseModel):
 class Column(Section):
     """One raw column: its header, its type, and the checks its values must pass."""
 
-    source: str = ""  # the raw CSV header; empty means the same as the clean name
+    source: str | None = None  # the raw header; None: the same as the clean name
     type: Literal["float", "int", "category", "date", "text"]
     required: bool = False  # true: no missing values allowed
     min: float | None = None
@@ -58,8 +58,9 @@ class Data(Section):
     @field_validator("columns")
     @classmethod
     def _sources(cls, columns: dict[str, Column]) -> dict[str, Column]:
-        """An empty ``source`` means the raw header is the clean name."""
-        return {n: c.model_copy(update={"source": c.source or n}) for n, c in columns.items()}
+        """No ``source`` means the raw header is the clean name (an empty header is one)."""
+        named = {n: c.source if c.source is not None else n for n, c in columns.items()}
+        return {n: c.model_copy(update={"source": named[n]}) for n, c in columns.items()}
 
     @model_validator(mode="after")
     def _target_declared(self) -> Data:

@@ -38,6 +38,9 @@ MAX_CATEGORIES = 30  # more distinct values than this (or than half the rows): t
 FEATURES = CONF / "features" / "default.yaml"
 UNTOUCHED_FEATURES = {"derived": {}, "numeric": [], "categorical": []}
 PLAIN = RawSchema({})  # a reader of numbers written with a decimal point
+# Headers of a first column that numbers the rows (pandas' to_csv and R's write.csv write
+# an empty one; spreadsheets and other tools, one of the rest).
+INDEX_HEADERS = {"", "index", "#", "row", "rownames", "row_number", "no", "no."}
 
 
 def snake_case(header: str) -> str:
@@ -102,10 +105,24 @@ def infer_column(
     return {"type": "category", "normalize": normalize, "allowed": sorted(categories)}
 
 
-def column_yaml(name: str, header: str, inferred: dict[str, Any], target: bool) -> list[str]:
+def is_row_number(header: str, values: pd.Series) -> bool:
+    """Whether a first column is an exported row index: named like one (or not at all)
+    and counting up by one from 0 or 1."""
+    if header.strip().lower() not in INDEX_HEADERS:
+        return False
+    numbers = pd.to_numeric(values, errors="coerce")
+    steps = numbers.diff().iloc[1:]
+    return numbers.notna().all() and numbers.iat[0] in (0, 1) and bool((steps == 1).all())
+
+
+def column_yaml(
+    name: str, header: str, inferred: dict[str, Any], target: bool, complete: bool
+) -> list[str]:
     lines = [f"  {name}:", f"    source: {dump(header)}", f"    type: {inferred['type']}"]
     if target:
         lines[0] += "  # the target: rows without one are dropped by clean"
+    elif complete:
+        lines.append("    required: true  # no value is missing in the file; remove to allow gaps")
     if inferred.get("normalize"):
         lines.append(f"    normalize: {inferred['normalize']}")
     if inferred.get("allowed") is not None:
@@ -159,6 +176,13 @@ def draft(
     dialect = {"encoding": encoding, "delimiter": delimiter, "decimal": reader.decimal}
     markers = missing_markers(text, reader)
     raw = text.mask(text.isin(markers))
+    index, notes = raw.columns[0], []
+    if len(raw.columns) > 1 and is_row_number(index, text[index]):
+        raw = raw.drop(columns=index)
+        notes.append(
+            f"# Not declared, so not read: the first column ({dump(index)}) numbers the rows, as "
+            "an exported index does. It is no input, and rows differing only in it are duplicates."
+        )
     names = {header: snake_case(header) for header in raw.columns}
     if len(set(names.values())) < len(names):
         names = {h: f"{n}_{i}" for i, (h, n) in enumerate(names.items())}
@@ -171,7 +195,7 @@ def draft(
         inferred = infer_column(values, is_target and task == "classification", reader)
         if is_target and inferred["type"] not in ("int", "float", "category"):
             raise DataError(f"{csv}: target {header!r} is not numeric, so not a {task} target")
-        columns += column_yaml(name, header, inferred, is_target)
+        columns += column_yaml(name, header, inferred, is_target, bool(values.notna().all()))
         reason = "the target" if is_target else left_out(name, inferred, values)
         if reason:
             excluded.append(f"# {name}: {reason}")
@@ -183,6 +207,7 @@ def draft(
         f"target: {target}",
         f"na_values: {dump(markers)}  # the markers this file uses for a missing value",
         *(f"{key}: {dump(value)}" for key, value in dialect.items()),
+        *notes,
         "columns:",
         *columns,
     ]
