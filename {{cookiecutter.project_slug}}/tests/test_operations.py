@@ -195,6 +195,16 @@ def test_request_model_checks_each_field_against_the_schema(tabular_params):
         Record.model_validate({"Colour": "red"})
 
 
+def test_request_model_reads_the_files_missing_value_markers_as_missing(tabular_params):
+    Record = record_model(tabular_params.data.inputs(), ["NA", ""])
+    record = Record.model_validate({"X value": "1.5", "Y value": "NA", "Colour": ""})
+    assert record.model_dump(by_alias=True) == {"X value": 1.5, "Y value": None, "Colour": None}
+    with pytest.raises(pydantic.ValidationError, match="X value"):  # required: never missing
+        Record.model_validate({"X value": "NA", "Colour": "red"})
+    with pytest.raises(pydantic.ValidationError, match="Y value"):  # only the file's markers
+        Record.model_validate({"X value": 1.5, "Y value": "n/a", "Colour": "red"})
+
+
 def test_concurrent_requests_are_predicted_together_and_a_bad_one_fails_alone():
     calls = []
 

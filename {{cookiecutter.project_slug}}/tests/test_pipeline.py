@@ -52,17 +52,19 @@ def test_dvc_repro_runs_the_pipeline_or_names_the_missing_data(project_copy):
 
 
 def check_the_api_serves_the_trained_model(raw_path: Path) -> None:
-    """In process: the app predicts the raw file's first rows and refuses an empty batch."""
-    na_values = set(load_params().data.na_values)
+    """In process: the app predicts the raw file's first rows as written (missing-value
+    markers and all), refuses an empty batch, and names a bad field alone."""
     with raw_path.open(newline="") as handle:
-        rows = [
-            {k: (None if v in na_values else v) for k, v in row.items()}
-            for row in csv.DictReader(handle)
-        ][:5]
+        rows = list(csv.DictReader(handle))[:5]
     client = TestClient(create_app())
     assert client.get("/health").json()["status"] == "ok"
     answer = client.post("/predict", json=rows)
     assert answer.status_code == 200, answer.text
     assert len(answer.json()["predictions"]) == len(rows)
     assert client.post("/predict", json=[]).status_code == 422
+    inputs = load_params().data.inputs().values()
+    number = next(column.source for column in inputs if column.type == "float")
+    refused = client.post("/predict", json={**rows[0], number: "heavy"})
+    assert refused.status_code == 422
+    assert [error["loc"][-1] for error in refused.json()["detail"]] == [number]
 {%- endif %}

@@ -42,7 +42,15 @@ MAX_RECORDS = 1000  # records in one request
 SETTLE_STEPS = 4  # event-loop turns a request takes from its body to the queue
 
 
-def field_for(column: Column) -> tuple[Any, Any]:
+def as_written(value: Any, column: Column, markers: frozenset[str]) -> Any:
+    """A value as the raw file would hold it: one of the file's missing-value markers
+    ("NA", "") is missing, and text is normalized as clean normalizes it."""
+    if isinstance(value, str) and value in markers:
+        return None
+    return normalized(value, column.normalize) if column.normalize else value
+
+
+def field_for(column: Column, markers: frozenset[str] = frozenset()) -> tuple[Any, Any]:
     """A pydantic field for one declared column: its type, bounds and allowed values."""
     kind: Any = PYTHON_TYPES[column.type]
     limits: dict[str, Any] = {"ge": column.min, "le": column.max, "allow_inf_nan": False}
@@ -50,18 +58,19 @@ def field_for(column: Column) -> tuple[Any, Any]:
         limits = {"max_length": MAX_TEXT}
     if column.allowed is not None:
         kind, limits = Literal[tuple(str(value) for value in column.allowed)], {}
-    if column.normalize:  # as clean does, before the allowed values are checked
-        kind = Annotated[kind, BeforeValidator(partial(normalized, how=column.normalize))]
     if not column.required:
         kind = Optional[kind]  # noqa: UP045 - built at run time from the schema
+    kind = Annotated[kind, BeforeValidator(partial(as_written, column=column, markers=markers))]
     default = ... if column.required else None
     limits = {name: value for name, value in limits.items() if value is not None}
     return kind, Field(default, alias=column.source, **limits)
 
 
-def record_model(columns: dict[str, Column]) -> type[BaseModel]:
-    """One input row as the raw data has it; columns the schema does not use are ignored."""
-    fields = {name: field_for(column) for name, column in columns.items()}
+def record_model(columns: dict[str, Column], na_values: list[str] = ()) -> type[BaseModel]:
+    """One input row as the raw data has it, its missing-value markers included; columns
+    the schema does not use are ignored, so a raw row can be sent as it is."""
+    markers = frozenset(na_values)
+    fields = {name: field_for(column, markers) for name, column in columns.items()}
     config = ConfigDict(extra="ignore", populate_by_name=False)
     return create_model("Record", __config__=config, **fields)
 
@@ -173,6 +182,13 @@ class BodyLimit:
         return {"detail": f"request body over {self.limit} bytes: send fewer records per request"}
 
 
+def own_branch(errors: list[dict[str, Any]], body: Any) -> list[dict[str, Any]]:
+    """The errors of the form the body has (one record, or a list of them): pydantic also
+    reports why it is not the other form, which only hides the real problem."""
+    other = "list[Record]" if isinstance(body, dict) else "Record"
+    return [e for e in errors if list(e.get("loc", []))[1:2] != [other]] or errors
+
+
 def refusal(errors: list[dict[str, Any]]) -> JSONResponse:
     """A 422 whose body can always be serialised and never echoes a long value."""
     detail = [
@@ -189,7 +205,7 @@ def create_app(max_body_bytes: int = MAX_BODY_BYTES, max_records: int = MAX_RECO
     model = load_model(paths.MODEL, params.model)
     version = model_version(paths.MODEL)
     metadata = read_json(paths.METADATA)
-    Record = record_model(params.data.inputs())
+    Record = record_model(params.data.inputs(), params.data.na_values)
     Batch = Annotated[list[Record], Field(min_length=1, max_length=max_records)]  # type: ignore[valid-type]
     schema = RawSchema.of(params.data, inputs_only=True)
     batcher = Batcher(lambda rows: predict_records(model, rows, schema, params))
@@ -198,7 +214,7 @@ def create_app(max_body_bytes: int = MAX_BODY_BYTES, max_records: int = MAX_RECO
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
-        return refusal(list(error.errors()))
+        return refusal(own_branch(list(error.errors()), getattr(error, "body", None)))
 
     @app.get("/health")
     def health() -> dict[str, str]:
