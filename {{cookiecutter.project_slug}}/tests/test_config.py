@@ -36,7 +36,11 @@ DVC_STAGES = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["st
 
 
 def test_params_yaml_is_the_composition_of_conf():
-    assert check(ROOT / "params.yaml", CONF) == [], f"run `python -m {PACKAGE} compose`"
+    assert check(ROOT / "params.yaml", CONF) == [], (
+        f"params.yaml differs from conf/ at these keys. `python -m {PACKAGE} compose` rewrites "
+        "it from conf/; to keep an experiment's values (`dvc exp run -S ...`), set them in "
+        "conf/ first."
+    )
 
 
 def test_params_yaml_is_valid():

@@ -99,6 +99,19 @@ def test_an_empty_header_that_is_no_row_number_is_read_by_its_empty_name(project
     assert sorted(parsed[""].unique()) == ["a", "b", "c"]
 
 
+def test_a_target_that_looks_like_the_other_tasks_is_named(project_copy, capsys):
+{%- if cookiecutter.task == 'classification' %}
+    targets = [f"{1000 + 7 * i}" for i in range(300)]  # a price: 300 distinct numbers
+{%- else %}
+    targets = [["1", "2", "3"][i % 3] for i in range(300)]  # three codes
+{%- endif %}
+    rows = [f"{i % 17},{['a', 'b'][i % 2]},{target}" for i, target in enumerate(targets)]
+    path = project_copy / "data/raw/odd.csv"
+    path.write_text("\n".join(["Visits,Kind,Outcome", *rows]) + "\n", encoding="utf-8")
+    draft_schema([str(path.relative_to(project_copy)), "--target", "Outcome", FORCE])
+    assert "warning: target 'Outcome' holds" in capsys.readouterr().out
+
+
 def test_draft_refuses_to_overwrite_without_force(messy_csv, project_copy):
     draft_schema([str(messy_csv), "--target", "Outcome", FORCE])
     drafted = project_copy / "conf/data/my_table.yaml"

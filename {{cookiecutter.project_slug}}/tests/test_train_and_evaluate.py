@@ -300,6 +300,7 @@ def test_fairness_check_compares_unbounded_metrics_relative_to_the_whole():
     assert f"`site`: {unbounded} differs by 30% of its test value" in small
     gap = fairness({"site": {"largest_gap": {bounded: 0.15}}}, 0.1, {bounded: 0.8})
     assert f"`site`: {bounded} differs by 0.15 between groups" in gap
+    assert fairness({}, 0.1, {bounded: 0.8}).startswith("No slice is set")
 
 
 def test_a_row_budget_fits_on_a_seeded_sample_in_split_order(params_with):

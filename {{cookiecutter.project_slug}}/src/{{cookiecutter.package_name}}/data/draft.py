@@ -115,6 +115,25 @@ def is_row_number(header: str, values: pd.Series) -> bool:
     return numbers.notna().all() and numbers.iat[0] in (0, 1) and bool((steps == 1).all())
 
 
+def target_warning(header: str, values: pd.Series, task: str, reader: RawSchema) -> str | None:
+    """A word when the target looks like the other task's: many distinct numbers for
+    classification (each would be a class), or a handful of values for regression."""
+    present = values.dropna()
+    distinct = present.nunique()
+    numeric = len(present) and reader.parse_numbers(present).notna().mean() >= 0.95
+    if task == "classification" and numeric and distinct > max(20, len(present) // 20):
+        return (
+            f"warning: target {header!r} holds {distinct} distinct numbers: each becomes a "
+            "class. If it is a quantity to predict, generate a regression project instead."
+        )
+    if task == "regression" and distinct <= 10:
+        return (
+            f"warning: target {header!r} holds only {distinct} distinct values: if they are "
+            "classes, generate a classification project instead."
+        )
+    return None
+
+
 def column_yaml(
     name: str, header: str, inferred: dict[str, Any], target: bool, complete: bool
 ) -> list[str]:
@@ -189,12 +208,14 @@ def draft(
     if target not in names and target not in names.values():
         raise DataError(f"{csv}: no column {target!r}. Found: {', '.join(map(repr, raw))}")
     target = names.get(target, target)
-    columns, inputs, excluded = [], {"numeric": [], "categorical": []}, []
+    columns, inputs, excluded, warnings = [], {"numeric": [], "categorical": []}, [], []
     for header, name in names.items():
         values, is_target = raw[header], name == target
         inferred = infer_column(values, is_target and task == "classification", reader)
         if is_target and inferred["type"] not in ("int", "float", "category"):
             raise DataError(f"{csv}: target {header!r} is not numeric, so not a {task} target")
+        if is_target and (warning := target_warning(header, values, task, reader)):
+            warnings.append(warning)
         columns += column_yaml(name, header, inferred, is_target, bool(values.notna().all()))
         reason = "the target" if is_target else left_out(name, inferred, values)
         if reason:
@@ -221,6 +242,7 @@ def draft(
         f"{len(names)} columns: {len(inputs['numeric'])} numeric and "
         f"{len(inputs['categorical'])} categorical inputs, {len(excluded)} left out"
     )
+    summary = "\n".join([summary, *warnings])
     return "\n".join(data) + "\n", "\n".join(features) + "\n", summary
 
 

@@ -78,6 +78,11 @@ def fairness(slices: dict[str, Any], largest_gap: float, overall: dict[str, floa
     Bounded scores (accuracy, F1, AUC, R²) compare the absolute gap; metrics in the
     target's unit, or unbounded, compare the gap as a fraction of the test-split value.
     """
+    if not slices:
+        return (
+            "No slice is set (`evaluate.slice_columns` in conf/evaluate/), so no group of "
+            "rows was compared with another."
+        )
     findings = []
     for column, result in slices.items():
         for metric, gap in result["largest_gap"].items():
