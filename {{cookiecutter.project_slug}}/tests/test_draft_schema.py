@@ -99,6 +99,22 @@ def test_an_empty_header_that_is_no_row_number_is_read_by_its_empty_name(project
     assert sorted(parsed[""].unique()) == ["a", "b", "c"]
 
 
+def test_many_levels_make_an_open_category_and_unique_text_is_left_out(project_copy):
+    rows = [
+        f"country {i % 98},state {i % 50},comment number {i},{LABELS[i % 2]}" for i in range(2000)
+    ]
+    path = project_copy / "data/raw/levels.csv"
+    path.write_text("\n".join(["Country,State,Comment,Outcome", *rows]) + "\n", encoding="utf-8")
+    draft_schema([str(path.relative_to(project_copy)), "--target", "Outcome", FORCE])
+    columns = yaml.safe_load((project_copy / "conf/data/levels.yaml").read_text())["columns"]
+    for name in ("country", "state"):  # a category, open to levels the file lacks
+        assert columns[name]["type"] == "category" and "allowed" not in columns[name]
+    assert columns["comment"]["type"] == "text"
+    features = (project_copy / "conf/features/default.yaml").read_text()
+    assert yaml.safe_load(features)["categorical"] == ["country", "state"]
+    assert "comment: free text (2000 distinct values)" in features
+
+
 def test_a_target_that_looks_like_the_other_tasks_is_named(project_copy, capsys):
 {%- if cookiecutter.task == 'classification' %}
     targets = [f"{1000 + 7 * i}" for i in range(300)]  # a price: 300 distinct numbers

@@ -115,6 +115,15 @@ def test_a_damaged_model_file_is_refused_with_how_to_rebuild_it(tmp_path, conten
         load_model(path, SKLEARN_MODEL)
 
 
+def test_rare_and_unseen_categories_share_the_infrequent_column(tabular, tabular_params):
+    train = tabular.assign(colour=[*["red", "blue"] * 43, "teal", "teal", "plum", "plum"])
+    model, _, _ = fit_or_tune(train, tabular_params)
+    encoder = model.named_steps["preprocess"].named_transformers_["categorical"]["encode"]
+    assert [set(levels) for levels in encoder.infrequent_categories_] == [{"plum", "teal"}]
+    unseen = model_inputs(train.head(3).assign(colour="purple"), tabular_params.features)
+    assert len(model.predict(unseen)) == 3  # a level the model never saw still predicts
+
+
 def test_missing_feature_column_is_named(tabular, params_with):
     params = params_with(features__numeric=["x", "weight"])
     with pytest.raises(DataError, match="'weight'"):

@@ -70,6 +70,9 @@ TRUSTED_TYPES = [
 ]
 
 
+RARE_LEVEL_ROWS = 5  # a category seen on fewer training rows is one "infrequent" column
+
+
 def estimator_class(target: str) -> type:
     """The class ``_target_`` names, checked to be an estimator before anything is called."""
     module_name, _, class_name = target.rpartition(".")
@@ -139,7 +142,11 @@ def check_columns(frame: pd.DataFrame, columns: list[str], source: Any) -> None:
 
 
 def build_pipeline(features: Features, estimator: Any) -> Pipeline:
-    """Impute and scale numbers, impute and one-hot encode categories, then estimate."""
+    """Impute and scale numbers, impute and one-hot encode categories, then estimate.
+
+    Rare categories (and, at prediction, unseen ones) share one "infrequent" column, so a
+    category of a hundred levels neither overfits its rare levels nor fails on a new one.
+    """
     if not features.inputs:
         raise ConfigError(
             "params.yaml: features.numeric and features.categorical are both empty; "
@@ -151,7 +158,14 @@ def build_pipeline(features: Features, estimator: Any) -> Pipeline:
     categorical_steps = Pipeline(
         [
             ("impute", SimpleImputer(strategy="most_frequent")),
-            ("encode", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
+            (
+                "encode",
+                OneHotEncoder(
+                    handle_unknown="infrequent_if_exist",
+                    min_frequency=RARE_LEVEL_ROWS,
+                    sparse_output=False,
+                ),
+            ),
         ]
     )
     preprocess = ColumnTransformer(

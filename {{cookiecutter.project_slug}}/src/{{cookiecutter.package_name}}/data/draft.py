@@ -34,7 +34,9 @@ from .schema import RawSchema
 
 MARKERS = {"", "?", "-", "--", ".", "na", "n/a", "nan", "null", "none", "missing"}
 COMMA_NUMBER = r"\s*[+-]?\d+,\d+\s*"  # 39,1: a number with a decimal comma
-MAX_CATEGORIES = 30  # more distinct values than this (or than half the rows): text
+# A column of text is a category while its values repeat: up to 30 levels (fewer than
+# half the rows), or up to 500 that each recur on ten rows on average. Beyond, free text.
+FEW_LEVELS, MAX_LEVELS, ROWS_PER_LEVEL = 30, 500, 10
 FEATURES = CONF / "features" / "default.yaml"
 UNTOUCHED_FEATURES = {"derived": {}, "numeric": [], "categorical": []}
 PLAIN = RawSchema({})  # a reader of numbers written with a decimal point
@@ -100,9 +102,11 @@ def infer_column(
     )
     category = Column(type="category", normalize=normalize)
     categories = reader.parse_column(present, category).unique()
-    if not label and len(categories) > min(MAX_CATEGORIES, len(values) / 2):
+    if not label and not repeats_enough(len(categories), len(present)):
         return {"type": "text", "distinct": len(categories)}
-    return {"type": "category", "normalize": normalize, "allowed": sorted(categories)}
+    # Few levels are a closed list; many are open: a level new to the model is "infrequent".
+    allowed = sorted(categories) if len(categories) <= FEW_LEVELS else None
+    return {"type": "category", "normalize": normalize, "allowed": allowed}
 
 
 def is_row_number(header: str, values: pd.Series) -> bool:
@@ -132,6 +136,13 @@ def target_warning(header: str, values: pd.Series, task: str, reader: RawSchema)
             "classes, generate a classification project instead."
         )
     return None
+
+
+def repeats_enough(levels: int, rows: int) -> bool:
+    """Whether ``levels`` distinct values over ``rows`` rows make a category, not text."""
+    if levels <= FEW_LEVELS:
+        return levels <= rows / 2
+    return levels <= MAX_LEVELS and levels * ROWS_PER_LEVEL <= rows
 
 
 def column_yaml(
