@@ -19,6 +19,8 @@ from .core.markdown import MISSING
 
 EPSILON = 1e-4  # stands in for an empty bin, so PSI stays finite
 SAMPLE_SIZE = 5000  # reference values kept for the KS test
+RARE_SHARE = 0.01  # categories rarer than this in the reference are compared as one
+OTHER = "(other)"  # that one category: the rare levels, and levels unseen in training
 
 
 def psi(expected: np.ndarray, actual: np.ndarray) -> float:
@@ -38,6 +40,7 @@ def numeric_profile(values: pd.Series, bins: int, seed: int) -> dict[str, Any]:
         "edges": edges.tolist(),
         "proportions": bin_shares(present, edges).tolist(),
         "missing_rate": float(values.isna().mean()),
+        "values": len(present),
         "sample": sorted(sample.round(6).tolist()),
     }
 
@@ -49,6 +52,7 @@ def categorical_profile(values: pd.Series) -> dict[str, Any]:
         "kind": "categorical",
         "counts": {str(k): int(v) for k, v in sorted(present.items(), key=lambda kv: str(kv[0]))},
         "missing_rate": float(values.isna().mean()),
+        "values": int(present.sum()),
     }
 
 
@@ -66,6 +70,7 @@ def compare_numeric(reference: dict[str, Any], values: pd.Series) -> dict[str, A
         "psi": round(psi(reference["proportions"], bin_shares(present, reference["edges"])), 6),
         "missing_rate": round(float(values.isna().mean()), 6),
         "reference_missing_rate": reference["missing_rate"],
+        "values": len(present),
         "test": "kolmogorov-smirnov",
         "p_value": None,
     }
@@ -74,18 +79,36 @@ def compare_numeric(reference: dict[str, Any], values: pd.Series) -> dict[str, A
     return result
 
 
+def common_levels(counts: dict[str, int]) -> set[str]:
+    """The reference's categories that are not rare: each is compared on its own."""
+    total = max(sum(counts.values()), 1)
+    return {level for level, count in counts.items() if count / total >= RARE_SHARE}
+
+
 def compare_categorical(reference: dict[str, Any], values: pd.Series) -> dict[str, Any]:
+    """PSI and chi-squared over the common levels and one (other) for the rest, so that a
+    category of a hundred levels is not judged on levels seen a few times."""
     counts = values.dropna().astype(str).value_counts()
-    categories = sorted(set(reference["counts"]) | set(counts.index))
-    expected = np.array([reference["counts"].get(c, 0) for c in categories], dtype=float)
-    actual = np.array([counts.get(c, 0) for c in categories], dtype=float)
+    common = common_levels(reference["counts"])
+    categories = [*sorted(common), OTHER]
+
+    def folded(level_counts: Any) -> np.ndarray:
+        shares = {level: 0.0 for level in categories}
+        for level, count in level_counts.items():
+            shares[level if level in common else OTHER] += count
+        return np.array([shares[level] for level in categories])
+
+    expected, actual = folded(reference["counts"]), folded(counts)
+    if not expected[-1] and not actual[-1]:  # no rare level on either side
+        categories, expected, actual = categories[:-1], expected[:-1], actual[:-1]
     result = {
         "psi": round(psi(expected / max(expected.sum(), 1), actual / max(actual.sum(), 1)), 6),
         "missing_rate": round(float(values.isna().mean()), 6),
         "reference_missing_rate": reference["missing_rate"],
+        "values": int(actual.sum()),
         "test": "chi-squared",
         "p_value": None,
-        "unseen_categories": [c for c in categories if c not in reference["counts"]],
+        "unseen_categories": sorted(str(c) for c in counts.index if c not in reference["counts"]),
     }
     if actual.sum() and len(categories) > 1:
         table = np.vstack([expected, actual])
@@ -99,7 +122,9 @@ def compare(reference: dict[str, Any], values: pd.Series) -> dict[str, Any]:
     result = compared(reference, values)
     missing = int(values.isna().sum())
     rise = stats.binomtest(missing, len(values), reference["missing_rate"], "greater")
-    return {**result, "missing_p_value": float(rise.pvalue) if len(values) else None}
+    missing_p_value = float(rise.pvalue) if len(values) else None
+    known = {"reference_values": reference.get("values"), "missing_p_value": missing_p_value}
+    return {**result, **known}
 
 
 def profile(values: pd.Series, categorical: bool, bins: int, seed: int) -> dict[str, Any]:

@@ -30,15 +30,22 @@ from .predict import predict_rows
 DEFAULT_OUTPUT = Path("reports/monitoring")
 
 
-def reasons(result: dict[str, Any], thresholds: Monitor, rows: int) -> list[str]:
+def psi_judged(result: dict[str, Any], thresholds: Monitor) -> bool:
+    """Whether the column has ``min_rows`` values (not missing) in the batch and in the
+    reference: PSI over fewer is large by chance alone."""
+    known = [result.get("values"), result.get("reference_values")]
+    return min(count for count in known if count is not None) >= thresholds.min_rows
+
+
+def reasons(result: dict[str, Any], thresholds: Monitor) -> list[str]:
     """Why one column counts as drifted; empty when it does not.
 
     The tests (KS, chi-squared, binomial for missing values) hold at any batch size. PSI
-    does not: on a small batch it is large by chance alone, so it counts only from
-    ``min_rows`` rows, and a rise in missing values must also be significant.
+    does not, so it counts only where ``psi_judged``; a rise in missing values must also
+    be significant.
     """
     found = []
-    if rows >= thresholds.min_rows and result["psi"] >= thresholds.psi_threshold:
+    if psi_judged(result, thresholds) and result["psi"] >= thresholds.psi_threshold:
         found.append(f"PSI {result['psi']:.3f} >= {thresholds.psi_threshold}")
     if result["p_value"] is not None and result["p_value"] < thresholds.p_value:
         found.append(f"{result['test']} p-value {result['p_value']:.2g} < {thresholds.p_value}")
@@ -58,9 +65,9 @@ def drift_report(
     columns = {}
     for column, column_reference in reference["features"].items():
         result = compare(column_reference, batch[column])
-        columns[column] = {**result, "drift": reasons(result, thresholds, len(batch))}
+        columns[column] = {**result, "drift": reasons(result, thresholds)}
     prediction = compare(reference["prediction"], predictions)
-    prediction["drift"] = reasons(prediction, thresholds, len(batch))
+    prediction["drift"] = reasons(prediction, thresholds)
     drifted = sorted(c for c, r in columns.items() if r["drift"])
     return {
         "rows": len(batch),
@@ -70,7 +77,7 @@ def drift_report(
         "columns": columns,
         "prediction": prediction,
         "schema_violations": [],
-        "psi_judged": len(batch) >= thresholds.min_rows,
+        "psi_unjudged": sorted(c for c, r in columns.items() if not psi_judged(r, thresholds)),
         "status": "drift" if drifted or prediction["drift"] else "ok",
     }
 
@@ -98,10 +105,11 @@ def to_markdown(source: Path, report: dict[str, Any]) -> str:
         f"{report['rows']} valid rows against {report['reference_rows']} training rows.",
         "",
     ]
-    if not report["psi_judged"]:
+    if report["psi_unjudged"]:
+        unjudged = ", ".join(f"`{column}`" for column in report["psi_unjudged"])
         lines += [
-            "Too few rows to judge PSI (monitor.min_rows: fewer than that vary by chance "
-            "alone): it is shown, but only the tests decide.",
+            f"Too few values to judge PSI in {unjudged} (fewer than monitor.min_rows on one "
+            "side vary by chance alone): it is shown, but only the tests decide.",
             "",
         ]
     lines += [
