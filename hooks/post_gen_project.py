@@ -200,7 +200,18 @@ def main():
     except HookError as error:
         print(f"error: {error}\nNothing was generated.", file=sys.stderr)
         sys.exit(1)
-    print(f"Generated {Path.cwd().name}: cd into it, `pip install -e '.[dev]'`, then `dvc repro`.")
+    print(next_steps())
+
+
+def next_steps():
+    """What to run next: the setup command the README gives for this project (uv's when
+    uv.lock was written, pip's otherwise), then the pipeline."""
+    if Path("uv.lock").is_file():
+        setup = "uv sync --frozen --extra dev && source .venv/bin/activate"
+    else:
+        setup = "python -m venv .venv && source .venv/bin/activate && pip install -e '.[dev]'"
+    name = Path.cwd().name
+    return f"Generated {name}. Next (README.md, 'Setup'):\n  cd {name}\n  {setup}\n  dvc repro"
 
 
 if __name__ == "__main__":

@@ -581,6 +581,22 @@ def test_without_a_usable_interpreter_uv_lock_is_skipped_with_a_warning(tmp_path
     project = output / "penguins-ml"
     assert not (project / "uv.lock").exists()
     assert (project / "dvc.yaml").is_file()
+    assert_next_steps_are_the_readmes(result.stdout, project, "pip install -e '.[dev]'")
+
+
+def assert_next_steps_are_the_readmes(stdout: str, project: Path, installer: str) -> None:
+    """The generator's last lines give the README's own setup command, then `dvc repro`."""
+    *_, cd, setup, repro = stdout.strip().splitlines()
+    assert (cd.strip(), repro.strip()) == (f"cd {project.name}", "dvc repro")
+    assert installer in setup and setup.strip() in (project / "README.md").read_text()
+
+
+def test_the_last_message_gives_the_readmes_setup_command(tmp_path):
+    result = bake(tmp_path)
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / "penguins-ml"
+    assert (project / "uv.lock").is_file()
+    assert_next_steps_are_the_readmes(result.stdout, project, "uv sync --frozen --extra dev")
 
 
 def test_without_git_identity_nothing_is_committed_and_the_fix_is_printed(tmp_path):
