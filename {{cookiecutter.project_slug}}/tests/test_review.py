@@ -76,7 +76,7 @@ def test_limits_that_would_check_nothing_are_refused(limit, message):
     ids=["unknown metric", "a score that may rise", "a loss that may drop", "a metric not written"],
 )
 def test_a_limit_that_does_not_fit_its_metric_is_refused(limits, message):
-    with pytest.raises(ConfigError, match=re.escape(f"review.limits.{message}")):
+    with pytest.raises(ConfigError, match=re.escape(f"p.yaml: review.limits.{message}")):
         check_limits({SCORE: 1.0}, {SCORE: 1.0}, limits, "p.yaml")
 
 

@@ -51,11 +51,11 @@ METRICS = {
 }
 
 
-def metric(name: str, key: str) -> Metric:
-    """The metric called ``name``, or a ConfigError naming the params key and the choices."""
+def metric(name: str, key: str, source: object = "params.yaml") -> Metric:
+    """The metric called ``name``, or a ConfigError naming the file, key and the choices."""
     if name not in METRICS:
         raise ConfigError(
-            f"params.yaml: {key}: {name!r} is not one of this project's metrics: "
+            f"{source}: {key}: {name!r} is not one of this project's metrics: "
             f"{', '.join(METRICS)} (evaluation.py, METRICS)"
         )
     return METRICS[name]
@@ -246,7 +246,7 @@ def check_limits(
     verdicts = []
     for name, limit in limits.items():
         drop = limit.max_drop is not None
-        if drop != metric(name, f"review.limits.{name}").higher_is_better:
+        if drop != metric(name, f"review.limits.{name}", source).higher_is_better:
             wanted = "max_drop" if not drop else "max_rise"
             better = "higher" if not drop else "lower"
             raise ConfigError(
