@@ -211,7 +211,15 @@ def next_steps():
     else:
         setup = "python -m venv .venv && source .venv/bin/activate && pip install -e '.[dev]'"
     name = Path.cwd().name
-    return f"Generated {name}. Next (README.md, 'Setup'):\n  cd {name}\n  {setup}\n  dvc repro"
+    steps = [f"cd {name}", setup]
+    if ANSWERS["demo_data"] == "none":  # DVC stops at clean's missing input, unexplained
+        csv, package = "data/raw/<file>.csv", ANSWERS["package_name"]
+        steps += [
+            f"dvc add {csv}  # your CSV, copied into data/raw/ first",
+            f"python -m {package} draft-schema {csv} --target <column>",
+        ]
+    lines = "".join(f"\n  {step}" for step in [*steps, "dvc repro"])
+    return f"Generated {name}. Next (README.md, 'Setup'):{lines}"
 
 
 if __name__ == "__main__":

@@ -586,9 +586,19 @@ def test_without_a_usable_interpreter_uv_lock_is_skipped_with_a_warning(tmp_path
 
 def assert_next_steps_are_the_readmes(stdout: str, project: Path, installer: str) -> None:
     """The generator's last lines give the README's own setup command, then `dvc repro`."""
-    *_, cd, setup, repro = stdout.strip().splitlines()
-    assert (cd.strip(), repro.strip()) == (f"cd {project.name}", "dvc repro")
+    lines = stdout.strip().splitlines()
+    cd, setup = lines[lines.index(f"  cd {project.name}") :][:2]
+    assert lines[-1].strip() == "dvc repro"
     assert installer in setup and setup.strip() in (project / "README.md").read_text()
+
+
+def test_without_demo_data_the_last_message_adds_data_before_dvc_repro(tmp_path):
+    result = bake(tmp_path, demo_data="none")
+    assert result.returncode == 0, result.stderr
+    readme = (tmp_path / "penguins-ml" / "README.md").read_text()
+    *_, add, draft, repro = [line.strip() for line in result.stdout.strip().splitlines()]
+    assert add.startswith("dvc add data/raw/<file>.csv") and repro == "dvc repro"
+    assert draft in readme  # the README's own draft-schema command
 
 
 def test_the_last_message_gives_the_readmes_setup_command(tmp_path):

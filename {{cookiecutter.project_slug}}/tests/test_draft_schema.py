@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pandas as pd
 import pytest
 import yaml
 
 from {{ cookiecutter.package_name }}.core.config import load_params
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
+from {{ cookiecutter.package_name }}.data import derive_features
 from {{ cookiecutter.package_name }}.data.cleaning import clean_parsed
 from {{ cookiecutter.package_name }}.data.draft import infer_column
 from {{ cookiecutter.package_name }}.data.draft import main as draft_schema
 from {{ cookiecutter.package_name }}.data.schema import RawSchema
+from {{ cookiecutter.package_name }}.data.splitting import assign_splits, key_columns
 
 LABELS = {{ '["yes", "no"]' if cookiecutter.task == 'classification' else '["1.5", "2.5"]' }}  # the target's values
 ROWS = [
@@ -20,6 +25,7 @@ ROWS = [
     for i, region in zip(range(60), ["North", "north ", " East", "east", "SOUTH"] * 12, strict=True)
 ]
 MESSY = ["100,?,3,North,2021-01-01,x,", "101,-,4.0,east,2021-01-02,y,"]
+PACKAGE = "{{ cookiecutter.package_name }}"
 FORCE = "--force"  # conf/features/default.yaml may already list the demo's inputs
 
 
@@ -178,3 +184,36 @@ def test_numbers_with_a_decimal_comma_are_not_taken_for_dates():
     comma = RawSchema({}, decimal=",")
     assert infer_column(pd.Series(["39,1", "40,2"]), reader=comma)["type"] == "float"
     assert infer_column(pd.Series(["2021-03-01", "2021-03-02"]))["type"] == "date"
+
+
+def test_a_repeated_id_is_the_split_key_and_dates_draft_their_parts(project_copy):
+    months = ["Jan-2018", "Feb-2018", "Mar-2018"]
+    rows = [
+        f"P{i // 3:03d},{months[i % 3]},2021-03-{1 + i % 28:02d},{i % 11}.5,{LABELS[i // 3 % 2]}"
+        for i in range(300)  # 100 patients, each tested in three months
+    ]
+    path = project_copy / "data/raw/tests.csv"
+    header = "PatientID,Test Month,Tested On,Level,Outcome"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    draft_schema([str(path.relative_to(project_copy)), "--target", "Outcome", FORCE])
+    columns = yaml.safe_load((project_copy / "conf/data/tests.yaml").read_text())["columns"]
+    assert columns["test_month"]["type"] == "date"  # a month-year, not a closed category
+    assert "allowed" not in columns["test_month"]
+    features_file = project_copy / "conf/features/default.yaml"
+    features = features_file.read_text()
+    assert "patientid: an identifier that repeats (100 values over 300 rows)" in features
+    params = load_params()
+    assert params.split.key == "patientid" and params.features.inputs == ["level"]
+    assert "# tested_on_year: tested_on.dt.year" in features
+    # The commented examples work as they are once uncommented.
+    features_file.write_text(features.replace("  # ", "  "), encoding="utf-8")
+    subprocess.run([sys.executable, "-m", PACKAGE, "compose"], check=True, cwd=project_copy)
+    params = load_params()
+    assert "test_month_month" in params.features.numeric
+    frame, _ = clean_parsed(RawSchema.of(params.data).read(path), params.data)
+    derived = derive_features(frame, params.features.derived)
+    assert derived["test_month_month"].tolist()[:3] == [1, 2, 3]
+    assert derived["tested_on_weekday"].iat[0] == pd.Timestamp("2021-03-01").day_of_week
+    codes = assign_splits(frame, key_columns(params), params.split, params.seed)
+    parts = frame.assign(part=codes).groupby("patientid", observed=True)["part"].nunique()
+    assert (parts == 1).all() and len(set(codes)) == 3  # no patient spans two splits

@@ -8,12 +8,13 @@ import numpy as np
 import pandas as pd
 import pydantic
 import pytest
-from helpers import LOSS, SCORE
+from helpers import LOSS, SCORE, TABULAR_TARGET
 
 from {{ cookiecutter.package_name }}.core.config import Limit, Monitor, Params
 from {{ cookiecutter.package_name }}.core.errors import DataError
 from {{ cookiecutter.package_name }}.data.schema import RawSchema
 from {{ cookiecutter.package_name }}.drift import compare, profile, psi
+from {{ cookiecutter.package_name }}.ops import serve
 from {{ cookiecutter.package_name }}.ops.champion import decide
 from {{ cookiecutter.package_name }}.ops.monitor import drift_report, reasons
 from {{ cookiecutter.package_name }}.ops.predict import predict_frame
@@ -208,15 +209,11 @@ def test_a_primary_metric_where_lower_is_better_wins_by_falling():
     assert not wins and reason == f"{LOSS} 0.31 is worse than the champion's 0.3"
 
 
-def test_request_model_checks_each_field_against_the_schema(tabular_params):
-    Record = record_model(tabular_params.data.inputs())
-    record = Record.model_validate({"X value": 1.5, "Colour": "red", "Unused": "ignored"})
-    dumped = record.model_dump(by_alias=True)
-    assert {k: dumped[k] for k in ("X value", "Y value", "Colour")} == {
-        "X value": 1.5,
-        "Y value": None,
-        "Colour": "red",
-    }
+def test_request_model_checks_each_field_against_the_schema(params_with):
+    params = params_with(data__unread_columns=["Notes"])
+    Record = record_model(params.data)
+    record = Record.model_validate({"X value": 1.5, "Colour": "red", "Notes": "ignored"})
+    assert record.model_dump(by_alias=True) == {"X value": 1.5, "Y value": None, "Colour": "red"}
     with pytest.raises(pydantic.ValidationError) as error:
         Record.model_validate({"X value": 99, "Y value": "tall", "Colour": "purple"})
     assert {"X value", "Y value", "Colour"} <= {e["loc"][0] for e in error.value.errors()}
@@ -224,8 +221,26 @@ def test_request_model_checks_each_field_against_the_schema(tabular_params):
         Record.model_validate({"Colour": "red"})
 
 
-def test_request_model_reads_the_files_missing_value_markers_as_missing(tabular_params):
-    Record = record_model(tabular_params.data.inputs(), ["NA", ""])
+def test_request_model_refuses_unknown_keys_and_empty_records(tabular_params):
+    data = tabular_params.data
+    optional_x = data.columns["x"].model_copy(update={"required": False})
+    Record = record_model(data.model_copy(update={"columns": {**data.columns, "x": optional_x}}))
+    target = data.columns[TABULAR_TARGET].source
+    assert Record.model_validate({"X value": 1.5, target: "anything"})  # a raw row's label
+    with pytest.raises(pydantic.ValidationError) as error:
+        Record.model_validate({"X valeu": 1.5, "Colour": "red"})
+    assert [(e["loc"], e["type"]) for e in error.value.errors()] == [
+        (("X valeu",), "extra_forbidden")
+    ]
+    assert serve.explained(error.value.errors(), ["X value", "Colour"])[0]["msg"].startswith(
+        "unknown column 'X valeu': did you mean 'X value'?"
+    )
+    with pytest.raises(pydantic.ValidationError, match="no column of the model's data"):
+        Record.model_validate({})
+
+
+def test_request_model_reads_the_files_missing_value_markers_as_missing(params_with):
+    Record = record_model(params_with(data__na_values=["NA", ""]).data)
     record = Record.model_validate({"X value": "1.5", "Y value": "NA", "Colour": ""})
     assert record.model_dump(by_alias=True) == {"X value": 1.5, "Y value": None, "Colour": None}
     with pytest.raises(pydantic.ValidationError, match="X value"):  # required: never missing

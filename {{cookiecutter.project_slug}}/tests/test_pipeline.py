@@ -6,6 +6,9 @@ import csv
 {%- endif %}
 import json
 import os
+{%- if cookiecutter.operations == 'yes' and cookiecutter.demo_data == 'penguins' %}
+import re
+{%- endif %}
 import subprocess
 import sys
 from pathlib import Path
@@ -67,4 +70,27 @@ def check_the_api_serves_the_trained_model(raw_path: Path) -> None:
     refused = client.post("/predict", json={**rows[0], number: "heavy"})
     assert refused.status_code == 422
     assert [error["loc"][-1] for error in refused.json()["detail"]] == [number]
+    misspelt = client.post("/predict", json={**rows[0], f"{number}s": "1"})
+    assert [error["loc"][-1] for error in misspelt.json()["detail"]] == [f"{number}s"]
+    assert f"did you mean {number!r}?" in misspelt.text
+    assert client.post("/predict", json={}).status_code == 422
+{%- if cookiecutter.demo_data == 'penguins' %}
+    check_the_readmes_example(client)
+
+
+def check_the_readmes_example(client: TestClient) -> None:
+    """The README's example request gets an answer shaped as the README shows it."""
+    readme = Path("README.md").read_text(encoding="utf-8")
+    body = re.search(r"<!-- example-request -->\s*```bash\n.*? -d '(.+?)'\n```", readme, re.S)
+    shown = re.search(r"<!-- example-response -->\s*```json\n(.+?)\n```", readme, re.S)
+    answer = client.post("/predict", json=json.loads(body[1]))
+    assert answer.status_code == 200, answer.text
+    expected, got = json.loads(shown[1])["predictions"][0], answer.json()["predictions"][0]
+    assert got.keys() == expected.keys()
+{%- if cookiecutter.task == 'classification' %}
+    assert got["prediction"] == expected["prediction"]
+{%- else %}
+    assert abs(got["prediction"] - expected["prediction"]) < 500  # grams, one penguin
+{%- endif %}
+{%- endif %}
 {%- endif %}

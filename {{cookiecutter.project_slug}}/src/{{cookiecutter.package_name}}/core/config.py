@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError, shorten
 from .paths import PARAMS
@@ -45,6 +53,9 @@ class Data(Section):
     delimiter: str = Field(",", min_length=1, max_length=1)
     decimal: Literal[".", ","] = "."  # the decimal mark of the file's numbers
     columns: dict[str, Column] = Field(min_length=1)
+    # Headers the file has but nothing reads (an exported row index, notes): the API
+    # accepts a raw row holding them, and refuses any other undeclared key.
+    unread_columns: list[str] = []
 
     @field_validator("encoding")
     @classmethod
@@ -83,6 +94,14 @@ class Features(Section):
     derived: dict[str, str] = {}  # new column: pandas expression
     numeric: list[str] = []
     categorical: list[str] = []
+
+    @field_validator("derived", "numeric", "categorical", mode="before")
+    @classmethod
+    def _empty(cls, value: Any, info: ValidationInfo) -> Any:
+        """A key left empty in YAML (its entries commented out) holds nothing."""
+        if value is None:
+            return {} if info.field_name == "derived" else []
+        return value
 
     @property
     def inputs(self) -> list[str]:

@@ -43,6 +43,12 @@ PLAIN = RawSchema({})  # a reader of numbers written with a decimal point
 # Headers of a first column that numbers the rows (pandas' to_csv and R's write.csv write
 # an empty one; spreadsheets and other tools, one of the rest).
 INDEX_HEADERS = {"", "index", "#", "row", "rownames", "row_number", "no", "no."}
+# Month-year and year-month text ("Mar-2018", "March 2018", "03/2018", "2018-03"): a date
+# whose format pandas does not guess from one value.
+PERIOD = r"\s*(?:[A-Za-z]{3,9}[-/ .]\s*\d{4}|\d{1,2}[-/.]\d{4}|\d{4}[-/.]\d{1,2})\s*"
+IDENTIFIER_WORDS = {"id", "key", "uuid", "identifier"}
+# Numbers a date yields for the model, drafted as commented examples under `derived`.
+DATE_PARTS = {"year": "dt.year", "month": "dt.month", "weekday": "dt.day_of_week"}
 
 
 def snake_case(header: str) -> str:
@@ -85,7 +91,7 @@ def infer_column(
     """
     present = values.dropna()
     for kind in () if label else ("int", "float", "date"):
-        if kind == "date" and (present.empty or not guess_datetime_format(present.iat[0])):
+        if kind == "date" and not looks_like_dates(present):
             continue
         with warnings.catch_warnings():  # pandas warns when no date format fits
             warnings.simplefilter("ignore", UserWarning)
@@ -93,7 +99,8 @@ def infer_column(
             fits = reader.parse_column(present.head(1000), column).notna().all()
             parsed = reader.parse_column(present, column) if fits else None
         if len(present) and fits and parsed.notna().all():
-            return {"type": kind, "parsed": parsed}
+            daily = kind == "date" and "%d" in (guess_datetime_format(present.iat[0]) or "")
+            return {"type": kind, "parsed": parsed, "daily": daily}
     stripped = present.str.strip()
     strip = (present != stripped).any()
     lower = stripped.str.lower().nunique() < stripped.nunique()
@@ -107,6 +114,21 @@ def infer_column(
     # Few levels are a closed list; many are open: a level new to the model is "infrequent".
     allowed = sorted(categories) if len(categories) <= FEW_LEVELS else None
     return {"type": "category", "normalize": normalize, "allowed": allowed}
+
+
+def looks_like_dates(present: pd.Series) -> bool:
+    """Whether text may be dates: pandas guesses a format from the first value, or every
+    value is a month and a year."""
+    if present.empty:
+        return False
+    first_has_format = bool(guess_datetime_format(present.iat[0]))
+    return first_has_format or bool(present.str.fullmatch(PERIOD).all())
+
+
+def names_an_identifier(header: str) -> bool:
+    """Whether a header reads as an identifier: "id", "patient_id", "PatientID", "Key"."""
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+", header)
+    return bool(words) and words[-1].lower() in IDENTIFIER_WORDS
 
 
 def is_row_number(header: str, values: pd.Series) -> bool:
@@ -170,23 +192,37 @@ def dump(value: Any) -> str:
     return text.removesuffix("\n...\n").strip()
 
 
-def listing(names: list[str]) -> str:
-    """A YAML list, one name a line, to read and edit easily."""
-    return "".join(f"\n  - {name}" for name in names) or " []"
+def listing(names: list[str], commented: list[str] = ()) -> str:
+    """A YAML list, one name a line, to read and edit easily; ``commented`` names follow,
+    commented out."""
+    lines = [f"\n  - {name}" for name in names] + [f"\n  # - {name}" for name in commented]
+    return "".join(lines) or " []"
 
 
-def left_out(name: str, inferred: dict[str, Any], values: pd.Series) -> str | None:
+def left_out(header: str, inferred: dict[str, Any], values: pd.Series) -> str | None:
     """Why a column is not a model input, or None when it is one."""
     present = values.dropna()
-    if present.nunique() <= 1:
+    distinct = present.nunique()
+    if distinct <= 1:
         return "one value only"
+    if inferred["type"] == "date":
+        return "a date: uncomment its lines under derived and numeric to use it"
+    if present.is_unique and (inferred["type"] == "int" or names_an_identifier(header)):
+        return "unique per row: an identifier"
+    if names_an_identifier(header) and distinct > FEW_LEVELS:
+        return (
+            f"an identifier that repeats ({distinct} values over {len(present)} rows): "
+            "several rows per entity, so it is split.key and no input"
+        )
     if inferred["type"] == "text":
         return f"free text ({inferred['distinct']} distinct values)"
-    if inferred["type"] == "date":
-        return "a date: derive numbers from it in `derived` to use it"
-    if present.is_unique and (inferred["type"] == "int" or "id" in name.split("_")):
-        return "unique per row: an identifier"
     return None
+
+
+def date_parts(name: str, daily: bool) -> dict[str, str]:
+    """Derived numbers of a date column (a month-year has no weekday), as ``derived``."""
+    parts = DATE_PARTS if daily else {k: v for k, v in DATE_PARTS.items() if k != "weekday"}
+    return {f"{name}_{part}": f"{name}.{expression}" for part, expression in parts.items()}
 
 
 def draft(
@@ -197,22 +233,24 @@ def draft(
     encoding: str = "utf-8",
     delimiter: str = ",",
     decimal: str | None = None,
-) -> tuple[str, str, str]:
-    """The data config, the feature config and a summary, all as text. ``decimal`` is
-    found in the file when not given."""
+) -> tuple[str, str, str, str | None]:
+    """The data config, the feature config and a summary, all as text, and the column to
+    split by (a repeated identifier), if any. ``decimal`` is found in the file when not
+    given."""
     reader = RawSchema({}, encoding=encoding, delimiter=delimiter)
     text = reader.read_text(csv, rows=rows, every_column=True)  # every value as written
     reader = replace(reader, decimal=decimal or decimal_mark(text, delimiter))
     dialect = {"encoding": encoding, "delimiter": delimiter, "decimal": reader.decimal}
     markers = missing_markers(text, reader)
     raw = text.mask(text.isin(markers))
-    index, notes = raw.columns[0], []
+    index, unread = raw.columns[0], []
     if len(raw.columns) > 1 and is_row_number(index, text[index]):
         raw = raw.drop(columns=index)
-        notes.append(
-            f"# Not declared, so not read: the first column ({dump(index)}) numbers the rows, as "
-            "an exported index does. It is no input, and rows differing only in it are duplicates."
-        )
+        unread = [
+            f"# The first column ({dump(index)}) numbers the rows, as an exported index does: it",
+            "# is not read, so it is no input and rows differing only in it are duplicates.",
+            f"unread_columns: {dump([index])}",
+        ]
     names = {header: snake_case(header) for header in raw.columns}
     if len(set(names.values())) < len(names):
         names = {h: f"{n}_{i}" for i, (h, n) in enumerate(names.items())}
@@ -220,6 +258,8 @@ def draft(
         raise DataError(f"{csv}: no column {target!r}. Found: {', '.join(map(repr, raw))}")
     target = names.get(target, target)
     columns, inputs, excluded, warnings = [], {"numeric": [], "categorical": []}, [], []
+    dates: dict[str, str] = {}  # derived examples, commented out
+    split_key = None
     for header, name in names.items():
         values, is_target = raw[header], name == target
         inferred = infer_column(values, is_target and task == "classification", reader)
@@ -228,7 +268,11 @@ def draft(
         if is_target and (warning := target_warning(header, values, task, reader)):
             warnings.append(warning)
         columns += column_yaml(name, header, inferred, is_target, bool(values.notna().all()))
-        reason = "the target" if is_target else left_out(name, inferred, values)
+        reason = "the target" if is_target else left_out(header, inferred, values)
+        if reason and inferred["type"] == "date" and values.nunique() > 1:
+            dates |= date_parts(name, inferred["daily"])
+        if reason and "split.key" in reason:
+            split_key = split_key or name
         if reason:
             excluded.append(f"# {name}: {reason}")
         else:
@@ -239,22 +283,42 @@ def draft(
         f"target: {target}",
         f"na_values: {dump(markers)}  # the markers this file uses for a missing value",
         *(f"{key}: {dump(value)}" for key, value in dialect.items()),
-        *notes,
+        *unread,
         "columns:",
         *columns,
     ]
+    derived = "".join(f"\n  # {name}: {expression}" for name, expression in dates.items())
     features = [
         "# Drafted by `draft-schema`. Left out of the model's inputs:",
         *excluded,
-        "derived: {}  # new_column: pandas expression over the columns",
-        *(f"{kind}:{listing(names)}" for kind, names in inputs.items()),
+        "# derived: new_column: pandas expression over the columns",
+        f"derived:{derived or ' {}'}",
+        f"numeric:{listing(inputs['numeric'], list(dates))}",
+        f"categorical:{listing(inputs['categorical'])}",
     ]
     summary = (
         f"{len(names)} columns: {len(inputs['numeric'])} numeric and "
         f"{len(inputs['categorical'])} categorical inputs, {len(excluded)} left out"
     )
+    if split_key:
+        summary += f"; split.key: {split_key} (an entity's rows stay in one split)"
     summary = "\n".join([summary, *warnings])
-    return "\n".join(data) + "\n", "\n".join(features) + "\n", summary
+    return "\n".join(data) + "\n", "\n".join(features) + "\n", summary, split_key
+
+
+def with_split_key(split: str, key: str | None) -> str:
+    """A conf/split/ file with ``key:`` set, comments kept."""
+    line = f"key: {key or 'null'}  # a column that identifies an entity; null: all but the target"
+    keyed, count = re.subn(r"(?m)^key:.*$", line, split)
+    return keyed if count else f"{split.rstrip()}\n{line}\n"
+
+
+def selected(config: str, group: str) -> str:
+    """The option conf/config.yaml's defaults list selects for ``group``."""
+    found = re.search(rf"(?m)^\s*- {group}:\s*([\w-]+)", config)
+    if not found:
+        raise ConfigError(f"{CONF}/config.yaml: no `- {group}: ...` line in its defaults list")
+    return found[1]
 
 
 def select(config: str, option: str) -> str:
@@ -291,13 +355,16 @@ def main(argv: list[str] | None = None) -> None:
             continue
         if path != FEATURES or yaml.safe_load(path.read_text()) != UNTOUCHED_FEATURES:
             raise ConfigError(f"{path} exists: pass --force to overwrite it")
-    data_text, features_text, summary = draft(
+    data_text, features_text, summary, split_key = draft(
         args.csv, args.target, task, args.rows, args.encoding, args.delimiter, args.decimal
     )
+    config = (CONF / "config.yaml").read_text()
+    split = CONF / "split" / f"{selected(config, 'split')}.yaml"
     files = {
         data_file: data_text,
         FEATURES: features_text,
-        CONF / "config.yaml": select((CONF / "config.yaml").read_text(), option),
+        CONF / "config.yaml": select(config, option),
+        split: with_split_key(split.read_text(), split_key),
     }
     with tempfile.TemporaryDirectory() as scratch:  # compose the drafts before writing any
         trial = Path(scratch) / "conf"

@@ -240,7 +240,10 @@ class RawSchema:
         """
         if column.type == "date":
             codes, distinct = pd.factorize(values)
-            dates = pd.to_datetime(pd.Series(distinct, dtype=object), errors="coerce").to_numpy()
+            with warnings.catch_warnings():  # no format to infer ("Mar-2018"): each is parsed
+                warnings.simplefilter("ignore", UserWarning)
+                distinct = pd.to_datetime(pd.Series(distinct, dtype=object), errors="coerce")
+            dates = distinct.to_numpy()
             return pd.Series(pd.api.extensions.take(dates, codes, allow_fill=True), values.index)
         if column.type in ("category", "text"):
             if not column.normalize:

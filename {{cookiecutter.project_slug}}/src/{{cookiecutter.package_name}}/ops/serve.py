@@ -1,31 +1,33 @@
 """Online prediction: a FastAPI app over the same model and code path as batch prediction.
 
 ``POST /predict`` takes one record or a list, keyed by the raw data's column names
-(the CSV headers declared in conf/data/); ``GET /health``; ``GET /metadata`` (model
-version, training data hash, metrics). The request model is derived from the schema and
-checks every field once (type, bounds, allowed values, length), so a bad request gets
-422 with an error per field, never a stack trace. Valid records then go through the
-training code (parsing, tidying, derived features) and the model, in batches.
+(the CSV headers in conf/data/; any other key is refused); ``GET /health``;
+``GET /metadata`` (model version, training data hash, metrics). The request model is
+derived from the schema and checks every field once (type, bounds, allowed values,
+length), so a bad request gets 422 with an error per field, never a stack trace. Valid
+records then go through the training code (parsing, tidying, derived features) and the
+model, in batches.
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the endpoint's
 # annotations at run time, and the request types are built inside create_app.
 import argparse
 import asyncio
+import difflib
 import gc
 from collections.abc import Callable
 from functools import partial
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, ClassVar, Literal, Optional, Union
 
 import numpy as np
 import pandas as pd
 from fastapi import Body, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
 
 from ..core import paths
-from ..core.config import Column, Params, load_params
+from ..core.config import Column, Data, Params, load_params
 from ..core.errors import DataError, PipelineError, shorten
 from ..core.files import read_json
 from ..data import normalized
@@ -66,13 +68,49 @@ def field_for(column: Column, markers: frozenset[str] = frozenset()) -> tuple[An
     return kind, Field(default, alias=column.source, **limits)
 
 
-def record_model(columns: dict[str, Column], na_values: list[str] = ()) -> type[BaseModel]:
-    """One input row as the raw data has it, its missing-value markers included; columns
-    the schema does not use are ignored, so a raw row can be sent as it is."""
-    markers = frozenset(na_values)
-    fields = {name: field_for(column, markers) for name, column in columns.items()}
-    config = ConfigDict(extra="ignore", populate_by_name=False)
-    return create_model("Record", __config__=config, **fields)
+class RawRecord(BaseModel):
+    """One input row keyed by raw headers. Keys the file has but the model does not read
+    (the target, ``unread_columns``) are dropped; any other unknown key is refused, so a
+    misspelt column is never silently missing."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+    unread: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, record: Any) -> Any:
+        if not isinstance(record, dict):
+            return record
+        record = {key: value for key, value in record.items() if key not in cls.unread}
+        fields = cls.model_fields.values()
+        if not record.keys() & {field.alias for field in fields} and not any(
+            field.is_required() for field in fields
+        ):
+            raise ValueError("no column of the model's data in the record")
+        return record
+
+
+def record_model(data: Data) -> type[RawRecord]:
+    """The request model of one raw row of ``data``, its missing-value markers included."""
+    markers = frozenset(data.na_values)
+    fields = {name: field_for(column, markers) for name, column in data.inputs().items()}
+    Record = create_model("Record", __base__=RawRecord, **fields)
+    Record.unread = frozenset({data.columns[data.target].source, *data.unread_columns})
+    return Record
+
+
+def explained(errors: list[dict[str, Any]], known: list[str]) -> list[dict[str, Any]]:
+    """Errors with an unknown key's message naming the closest declared header."""
+    for error in errors:
+        if error.get("type") == "extra_forbidden":
+            key = str(error["loc"][-1])
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "it is not declared in conf/data/."
+            error["msg"] = (
+                f"unknown column {key!r}: {hint} A header the raw file has but the model "
+                "does not read belongs in unread_columns in conf/data/"
+            )
+    return errors
 
 
 def predict_records(
@@ -205,7 +243,7 @@ def create_app(max_body_bytes: int = MAX_BODY_BYTES, max_records: int = MAX_RECO
     model = load_model(paths.MODEL, params.model)
     version = model_version(paths.MODEL)
     metadata = read_json(paths.METADATA)
-    Record = record_model(params.data.inputs(), params.data.na_values)
+    Record = record_model(params.data)
     Batch = Annotated[list[Record], Field(min_length=1, max_length=max_records)]  # type: ignore[valid-type]
     schema = RawSchema.of(params.data, inputs_only=True)
     batcher = Batcher(lambda rows: predict_records(model, rows, schema, params))
@@ -214,7 +252,8 @@ def create_app(max_body_bytes: int = MAX_BODY_BYTES, max_records: int = MAX_RECO
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
-        return refusal(own_branch(list(error.errors()), getattr(error, "body", None)))
+        errors = own_branch(list(error.errors()), getattr(error, "body", None))
+        return refusal(explained(errors, schema.sources))
 
     @app.get("/health")
     def health() -> dict[str, str]:

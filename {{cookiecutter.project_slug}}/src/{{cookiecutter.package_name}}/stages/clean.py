@@ -22,7 +22,8 @@ def main() -> None:
     if not data.raw_path.exists():
         raise DataError(
             f"{data.raw_path} not found. Put your raw data there and version it with "
-            f"`dvc add {data.raw_path}`, or point data.raw_path in conf/data/ at it."
+            f"`dvc add {data.raw_path}`, or draft a schema for your own file with "
+            "draft-schema (README.md, 'Bring your own data')."
         )
     if params.compute.engine == "dask":
         report = clean_on_cluster(data, params.compute, paths.CLEAN)
