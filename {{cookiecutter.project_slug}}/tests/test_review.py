@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import pytest
+import yaml
 from helpers import LOSS, SCORE
 
 from {{ cookiecutter.package_name }}.core.config import Limit, parse
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, PipelineError
+from {{ cookiecutter.package_name }} import evaluation
 from {{ cookiecutter.package_name }}.evaluation import check_limits
 from {{ cookiecutter.package_name }}.review.pr_comment import (
     MARKER,
@@ -16,6 +20,7 @@ from {{ cookiecutter.package_name }}.review.pr_comment import (
     comment_body,
 )
 from {{ cookiecutter.package_name }}.review.report import (
+    baseline_verdict,
     changed_params,
     metric_rows,
     render,
@@ -159,6 +164,21 @@ def test_rendered_report_leads_with_the_verdict_and_carries_the_marker():
     assert lines[3] == f"**Quality gate failed**: `{SCORE}` may drop by at most 0.01"
     assert "No params changed." in markdown
     assert f"| `{SCORE}` | 0.9 | 0.5 | may drop by at most 0.01 | **failed** |" in markdown
+
+
+@pytest.mark.parametrize("gate", [True, False])
+def test_a_model_below_the_baseline_is_named_and_fails_the_gate_if_set(project_copy, gate):
+    params = yaml.safe_load(Path("params.yaml").read_text())
+    primary = params["review"]["primary_metric"]
+    low, high = sorted([0.2, 0.4], reverse=not evaluation.METRICS[primary].higher_is_better)
+    Path("reports").mkdir(exist_ok=True)
+    Path("reports/metrics.json").write_text(json.dumps({primary: low, "baseline": {primary: high}}))
+    params["review"]["beat_baseline"] = gate
+    verdict = baseline_verdict(params)
+    assert (verdict.passed, verdict.fails_the_gate) == (False, gate)
+    markdown = render("main (abc123)", [], [], [], [verdict], "the base", "open plots")
+    assert ("**Quality gate failed**" in markdown) is gate
+    assert f"| {low:g} | must beat the {evaluation.BASELINE}" in markdown
 
 
 def test_comment_body_is_marked_once_and_fits_githubs_limit():

@@ -8,14 +8,29 @@ import stat
 from math import prod
 from pathlib import Path
 
+import numpy as np
 import pytest
-from helpers import OtherLibraryModel, make_tabular
+from helpers import SCORE, TABULAR_TARGET, OtherLibraryModel, make_tabular
 from sklearn.dummy import {{ 'DummyClassifier' if cookiecutter.task == 'classification' else 'DummyRegressor' }}
 
 from {{ cookiecutter.package_name }}.core.compose import compose_params
 from {{ cookiecutter.package_name }}.core.config import Model, Tuning
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
-from {{ cookiecutter.package_name }}.evaluation import METRICS, evaluate
+from {{ cookiecutter.package_name }}.evaluation import (
+    METRICS,
+{%- if cookiecutter.task == 'classification' %}
+    Predictions,
+{%- endif %}
+    baseline_scores,
+    beats_baseline,
+{%- if cookiecutter.task == 'classification' %}
+    class_rows,
+{%- endif %}
+    evaluate,
+{%- if cookiecutter.task == 'classification' %}
+    score_predictions,
+{%- endif %}
+)
 from {{ cookiecutter.package_name }}.model_card import fairness
 from {{ cookiecutter.package_name }}.modeling import (
     build_estimator,
@@ -180,9 +195,11 @@ def test_evaluate_reports_task_metrics_slices_and_plots(tabular, params_with):
     params = params_with(model=model_config("random_forest"))
     train, test = tabular.iloc[:60], tabular.iloc[60:].reset_index(drop=True)
     model, _, _ = fit_or_tune(train, params)
-    results = evaluate(model, test, params)
-    assert set(results["metrics"]) == {*METRICS, "test_rows"}  # every metric declared, only those
-    assert results["metrics"]["test_rows"] == len(test)
+    results = evaluate(model, test, train[TABULAR_TARGET].to_numpy(), params)
+    metrics = results["metrics"]
+    assert set(metrics) == {*METRICS, "test_rows", "baseline"}  # every metric declared, only those
+    assert SCORE in metrics["baseline"] and set(metrics["baseline"]) <= set(METRICS)
+    assert metrics["test_rows"] == len(test) and beats_baseline(metrics, SCORE)
     groups = results["slices"]["colour"]["groups"]
     assert sum(group["rows"] for group in groups.values()) == len(test)
     assert results["importance"]["feature"].iloc[0] == "x"  # x drives both targets
@@ -202,8 +219,9 @@ def test_a_sampled_evaluation_ranks_features_as_the_full_one(params_with):
     train, test = frame.iloc[:2000], frame.iloc[2000:].reset_index(drop=True)
     full_params = params_with(evaluate__sample_rows=len(test))
     model, _, _ = fit_or_tune(train, full_params)
-    full = evaluate(model, test, full_params)
-    sampled = evaluate(model, test, params_with(evaluate__sample_rows=300))
+    y_train = train[TABULAR_TARGET].to_numpy()
+    full = evaluate(model, test, y_train, full_params)
+    sampled = evaluate(model, test, y_train, params_with(evaluate__sample_rows=300))
     assert sampled["metrics"] == full["metrics"]
     assert sampled["slices"] == full["slices"]
     ranked = [result["importance"].set_index("feature")["importance"] for result in (full, sampled)]
@@ -326,3 +344,30 @@ def test_a_row_budget_fits_on_a_seeded_sample_in_split_order(params_with):
 {%- endif %}
     assert training_rows(train, params_with(compute__max_train_rows=1_000)) is train
     assert training_rows(train, params_with()) is train  # no budget: every row
+
+
+{%- if cookiecutter.task == 'classification' %}
+
+
+def test_the_baseline_is_the_majority_class_and_a_rare_class_is_counted():
+    """94 % one class: accuracy flatters any model; the baseline and per-class rows say so."""
+    y_train = np.array(["ok"] * 94 + ["fraud"] * 6, dtype=object)
+    y_true = np.array(["ok"] * 47 + ["fraud"] * 3, dtype=object)
+    baseline = baseline_scores(y_train, y_true)
+    assert baseline["accuracy"] == 0.94 and baseline["balanced_accuracy"] == 0.5
+    everything_ok = Predictions(np.array(["ok"] * 50, dtype=object))
+    scores = {**score_predictions(y_true, everything_ok), "baseline": baseline}
+    assert scores["accuracy"] == 0.94 and not beats_baseline(scores, "accuracy")
+    rows = {row["class"]: row for row in class_rows(y_true, everything_ok)}
+    assert (rows["fraud"]["rows"], rows["fraud"]["recall"]) == (3, 0)
+{%- else %}
+
+
+def test_the_baseline_is_the_training_mean():
+    y_train, y_true = np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0])
+    baseline = baseline_scores(y_train, y_true)
+    assert baseline["mae"] == 1.0  # |2 - 2| and |4 - 2|, averaged
+    scores = {"mae": 1.5, "baseline": baseline}
+    assert beats_baseline(scores, "mae") is False
+    assert beats_baseline({**scores, "mae": 0.5}, "mae") is True
+{%- endif %}

@@ -22,6 +22,8 @@ from .core.paths import TEST{{ ', file_stem' if cookiecutter.task == 'classifica
 from .modeling import check_columns, model_inputs, predict_outputs
 
 DIGITS = 6  # rounded so reports diff cleanly; far finer than any real change
+# What a model that ignores its inputs scores: the bar any model has to clear.
+BASELINE = "{{ 'majority-class baseline' if cookiecutter.task == 'classification' else 'training-mean baseline' }}"
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,46 @@ def score_predictions(y_true: np.ndarray, predicted: Predictions) -> dict[str, f
 {%- endif %}
 
 
+def baseline_scores(y_train: np.ndarray, y_true: np.ndarray) -> dict[str, float]:
+    """The test scores of the {{ 'majority class, with the training shares as probabilities' if cookiecutter.task == 'classification' else 'training mean' }}."""
+{%- if cookiecutter.task == 'classification' %}
+    from sklearn.dummy import DummyClassifier
+
+    dummy = DummyClassifier(strategy="prior").fit(np.zeros((len(y_train), 1)), y_train)
+    rows = np.zeros((len(y_true), 1))
+    predicted = Predictions(dummy.predict(rows), dummy.predict_proba(rows), dummy.classes_)
+{%- else %}
+    predicted = Predictions(np.full(len(y_true), np.mean(y_train, dtype=float)))
+{%- endif %}
+    with warnings.catch_warnings():  # a constant prediction makes some scores ill-defined
+        warnings.simplefilter("ignore")
+        return score_predictions(y_true, predicted)
+
+
+def beats_baseline(scores: dict[str, Any], name: str) -> bool | None:
+    """Whether the model scores better than the baseline on ``name``; None: not measured."""
+    model, baseline = scores.get(name), (scores.get("baseline") or {}).get(name)
+    if model is None or baseline is None:
+        return None
+    higher = metric(name, "review.primary_metric").higher_is_better
+    return model > baseline if higher else model < baseline
+{%- if cookiecutter.task == 'classification' %}
+
+
+def class_rows(y_true: np.ndarray, predicted: Predictions) -> list[dict[str, Any]]:
+    """Per class of the test split: its rows, precision and recall."""
+    classes = sorted(set(y_true) | set(predicted.labels), key=str)
+    precision, recall, _, support = metrics.precision_recall_fscore_support(
+        y_true, predicted.labels, labels=classes, zero_division=0
+    )
+    return [
+        {"class": str(c), "rows": int(n), "precision": round(float(p), DIGITS),
+         "recall": round(float(r), DIGITS)}
+        for c, p, r, n in zip(classes, precision, recall, support, strict=True)
+    ]  # fmt: skip
+{%- endif %}
+
+
 def slice_metrics(y_true: np.ndarray, predicted: Predictions, groups: pd.Series) -> dict[str, Any]:
     """Metrics per value of ``groups``, and the largest gap between groups per metric."""
     groups = groups.astype(object).where(groups.notna(), MISSING)
@@ -233,6 +275,11 @@ class Verdict:
     head: float
     rule: str  # for example "may drop by at most 0.01"
     passed: bool
+    binding: bool = True  # False: reported, but a failure does not fail the gate
+
+    @property
+    def fails_the_gate(self) -> bool:
+        return self.binding and not self.passed
 
 
 def check_limits(
@@ -268,19 +315,25 @@ def check_limits(
     return verdicts
 
 
-def evaluate(model: Any, test: pd.DataFrame, params: Params) -> dict[str, Any]:
+def evaluate(model: Any, test: pd.DataFrame, y_train: np.ndarray, params: Params) -> dict:
     """Everything evaluate reports, from one prediction pass over the test split.
 
-    Metrics and slices use every row; permutation importance (which predicts again per
-    feature and repeat) and the plot tables use a seeded sample of ``sample_rows``.
+    Metrics, the baseline (from the training labels ``y_train``) and slices use every
+    row; permutation importance (which predicts again per feature and repeat) and the
+    plot tables use a seeded sample of ``sample_rows``.
     """
     target, slices, settings = params.data.target, params.evaluate.slice_columns, params.evaluate
     check_columns(test, [*params.features.inputs, target, *slices], TEST)
     inputs, y_true = model_inputs(test, params.features), test[target].to_numpy()
     predicted = predict(model, inputs)
     sample = seeded_sample(len(test), settings.sample_rows, params.seed)
+    scores = score_predictions(y_true, predicted)
+    baseline = baseline_scores(y_train, y_true)
     return {
-        "metrics": {**score_predictions(y_true, predicted), "test_rows": len(test)},
+        "metrics": {**scores, "test_rows": len(test), "baseline": baseline},
+{%- if cookiecutter.task == 'classification' %}
+        "classes": class_rows(y_true, predicted),
+{%- endif %}
         "slices": {column: slice_metrics(y_true, predicted, test[column]) for column in slices},
         "importance": importance_rows(
             model, inputs.iloc[sample], y_true[sample], settings.importance_repeats, params.seed

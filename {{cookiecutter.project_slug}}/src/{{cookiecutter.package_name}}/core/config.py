@@ -167,8 +167,9 @@ class Limit(Section):
 class Review(Section):
     tolerance: float = Field(ge=0)
     limits: dict[str, Limit] = {}
-{%- if cookiecutter.operations == 'yes' %}
     primary_metric: str
+    beat_baseline: bool = True  # the gate fails when the model does not beat the baseline
+{%- if cookiecutter.operations == 'yes' %}
 
 
 class Monitor(Section):

@@ -116,12 +116,13 @@ def read_json(path: Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def read_parquet(path: Path) -> pd.DataFrame:
-    """Read a stage's input, saying which stage produces it when it is missing."""
+def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a stage's input (all columns, or ``columns``), saying which stage produces
+    it when it is missing."""
     require_input(path)
     import pandas as pd  # not paid for by commands that never read a table
 
-    return pd.read_parquet(path)
+    return pd.read_parquet(path, columns=columns)
 
 
 def parquet_rows(path: Path) -> int:

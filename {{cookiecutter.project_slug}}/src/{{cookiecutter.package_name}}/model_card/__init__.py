@@ -16,7 +16,7 @@ from typing import Any
 from ..core.config import Model
 from ..core.files import file_md5
 from ..core.markdown import number, table
-from ..evaluation import METRICS
+from ..evaluation import BASELINE, METRICS, beats_baseline
 
 TEMPLATE = Path(__file__).with_name("template.md")
 LIBRARIES = ["scikit-learn", "pandas", "numpy", "skops", "dvc", "hydra-core"]
@@ -98,6 +98,64 @@ def fairness(slices: dict[str, Any], largest_gap: float, overall: dict[str, floa
     return "\n".join([f"Gaps between slice groups above {rule}:", "", *findings])
 
 
+SMALL_GROUP = 30  # slice groups with fewer test rows than this give unstable metrics
+FEW_TEST_ROWS = 5  # a class with fewer test rows than this is named: its scores are noise
+
+
+def against_baseline(metrics: dict[str, Any], primary: str) -> str:
+    """Whether the model beats the baseline on the primary metric, said plainly."""
+    beats = beats_baseline(metrics, primary)
+    if beats is None:
+        return f"The {BASELINE} was not measured on {primary}."
+    model, baseline = number(metrics[primary]), number(metrics["baseline"][primary])
+    if beats:
+        return f"The model beats the {BASELINE} on {primary} ({model} against {baseline})."
+    return (
+        f"**The model does not beat the {BASELINE}** on {primary} ({model} against "
+        f"{baseline}): predicting without looking at the inputs does as well. Do not use it."
+    )
+
+
+def limitations(test_rows: int, classes: list[dict], slices: dict[str, Any]) -> str:
+    """What this evaluation cannot tell, from its own numbers."""
+    found = []
+    if test_rows < 1000:
+        found.append(
+            f"- {test_rows} test rows: one row is {1 / max(test_rows, 1):.1%} of them, so "
+            "small differences between models are noise."
+        )
+    few = [c for c in classes if c["rows"] < FEW_TEST_ROWS]
+    if few:
+        named = ", ".join(f"`{c['class']}` ({c['rows']})" for c in few)
+        found.append(
+            f"- Classes with fewer than {FEW_TEST_ROWS} test rows: {named}. Their precision "
+            "and recall, and every macro average, rest on those rows alone."
+        )
+    small = [
+        f"`{column}`={group} ({scores['rows']})"
+        for column, result in slices.items()
+        for group, scores in result["groups"].items()
+        if scores["rows"] < SMALL_GROUP
+    ]
+    if small:
+        found.append(
+            f"- Slice groups under {SMALL_GROUP} test rows give unstable metrics: "
+            f"{', '.join(small)}; a gap there may be noise."
+        )
+    found.append(
+        "- Permutation importance measures this model's reliance on a feature, not a "
+        "causal effect, and shares credit between correlated features."
+    )
+    return "\n".join(found)
+
+
+def per_class(rows: list[list[Any]]) -> str:
+    """The per-class table, or nothing for a regression model."""
+    if not rows:
+        return ""
+    return "\nPer class:\n\n" + table(["class", "test rows", "precision", "recall"], rows)
+
+
 def fitted_on(train_rows: int, budget: int | None) -> str:
     """What the model was fitted on: the whole training split, or a sample of it."""
     if budget is None or train_rows <= budget:
@@ -122,7 +180,14 @@ def render_card(metadata: dict, card: dict[str, Any]) -> str:
         for column, result in card["slices"].items()
         for group, scores in result["groups"].items()
     ]
-    metric_rows = [[k, number(v)] for k, v in metrics.items() if k != "test_rows"]
+    baseline = metrics.get("baseline", {})
+    metric_rows = [
+        [name, number(value), number(baseline.get(name))]
+        for name, value in metrics.items()
+        if name in METRICS
+    ]
+    class_rows = [[f"`{c['class']}`", c["rows"], number(c["precision"]), number(c["recall"])]
+                  for c in card.get("classes", [])]  # fmt: skip
     importance_rows = [
         [f"`{r['feature']}`", number(r["importance"]), number(r["std"])] for r in card["importance"]
     ]
@@ -142,7 +207,10 @@ def render_card(metadata: dict, card: dict[str, Any]) -> str:
         train_rows=card["train_rows"],
         fitted_on=fitted_on(card["train_rows"], card["max_train_rows"]),
         test_rows=metrics.get("test_rows", "?"),
-        metrics=table(["metric", "value"], metric_rows),
+        metrics=table(["metric", "model", BASELINE], metric_rows),
+        verdict=against_baseline(metrics, card["primary_metric"]),
+        classes=per_class(class_rows),
+        limitations=limitations(metrics["test_rows"], card.get("classes", []), card["slices"]),
         slices=table(["column", "group", "rows", "metrics"], slice_rows),
         importance=table(["feature", "mean drop in score", "std"], importance_rows),
         fairness=fairness(card["slices"], card["fairness_gap"], metrics),

@@ -19,7 +19,7 @@ from ..core import paths
 from ..core.config import Limit, differing_keys, flatten, load_params, parse, read_yaml
 from ..core.errors import PipelineError
 from ..core.markdown import MISSING, number, table
-from ..evaluation import Verdict, check_limits
+from ..evaluation import BASELINE, Verdict, beats_baseline, check_limits
 from . import actions
 from .pr_comment import MARKER
 from .revisions import dvc, git, yaml_at
@@ -99,7 +99,7 @@ def render(
     plots_note: str,
 ) -> str:
     """The whole report as Markdown, verdict first."""
-    failed = [f"`{v.metric}` {v.rule}" for v in verdicts if not v.passed]
+    failed = [f"`{v.metric}` {v.rule}" for v in verdicts if v.fails_the_gate]
     verdict = (
         f"**Quality gate failed**: {', '.join(failed)}" if failed else "**Quality gate passed**"
     )
@@ -114,7 +114,7 @@ def render(
             number(v.base),
             number(v.head),
             v.rule,
-            "passed" if v.passed else "**failed**",
+            "passed" if v.passed else "**failed**" if v.binding else "**not met**",
         ]
         for v in verdicts
     ]
@@ -165,6 +165,22 @@ def limits_for(base: str, base_params: Any) -> tuple[dict[str, Limit], str]:
     }, source
 
 
+def baseline_verdict(base_params: Any) -> Verdict | None:
+    """Whether the model beats the {{ 'majority class' if cookiecutter.task == 'classification' else 'training mean' }} on the primary metric, as a verdict of
+    the gate when ``review.beat_baseline`` is on (the base branch's setting, when it has
+    one, so a pull request cannot switch it off for itself)."""
+    review = load_params().review
+    gate = ((base_params or {}).get("review") or {}).get("beat_baseline", review.beat_baseline)
+    metrics = read_yaml(paths.METRICS)
+    beats = beats_baseline(metrics, review.primary_metric)
+    if beats is None:
+        return None
+    baseline, model = metrics["baseline"][review.primary_metric], metrics[review.primary_metric]
+    rule = f"must beat the {BASELINE}" + ("" if gate else " (reported only: beat_baseline off)")
+    name = f"{review.primary_metric} (base: the baseline)"
+    return Verdict(name, baseline, model, rule, beats, gate)
+
+
 def compare(base: str, output: Path) -> tuple[str, list[Verdict]]:
     """Build the report against ``base``; write it and the plots into ``output``."""
     base_name = short_name(base)
@@ -180,6 +196,8 @@ def compare(base: str, output: Path) -> tuple[str, list[Verdict]]:
         limits,
         limits_source,
     )
+    if baseline := baseline_verdict(base_params):
+        verdicts.append(baseline)
     dvc("plots", "diff", base, "--out", str(output / "plots"))
     quality = metric_rows(diff, [str(paths.DATA_QUALITY)]) + missing_rows(base)
     markdown = render(
@@ -213,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     failed = [
         f"{v.metric} {number(v.base)} -> {number(v.head)} ({v.rule})"
         for v in verdicts
-        if not v.passed
+        if v.fails_the_gate
     ]
     if failed:
         raise PipelineError("quality gate failed: " + "; ".join(failed))

@@ -38,6 +38,10 @@ def write_results(results: dict[str, Any], params: Params) -> None:
             "slices": results["slices"],
             "importance": results["importance"].to_dict("records"),
             "fairness_gap": params.evaluate.fairness_gap,
+            "primary_metric": params.review.primary_metric,
+{%- if cookiecutter.task == 'classification' %}
+            "classes": results["classes"],
+{%- endif %}
         },
     )
     write_json(metadata, paths.METADATA)
@@ -46,7 +50,9 @@ def write_results(results: dict[str, Any], params: Params) -> None:
 
 def main() -> None:
     params = load_params()
-    results = evaluate(load_model(paths.MODEL, params.model), read_parquet(paths.TEST), params)
+    model, test = load_model(paths.MODEL, params.model), read_parquet(paths.TEST)
+    y_train = read_parquet(paths.TRAIN, [params.data.target])[params.data.target].to_numpy()
+    results = evaluate(model, test, y_train, params)
     write_results(results, params)
     print(f"evaluate: test {results['metrics']} -> {paths.METRICS}")
 
