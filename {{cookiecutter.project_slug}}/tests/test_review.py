@@ -10,9 +10,9 @@ import pytest
 import yaml
 from helpers import LOSS, SCORE
 
+from {{ cookiecutter.package_name }} import evaluation
 from {{ cookiecutter.package_name }}.core.config import Limit, parse
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, PipelineError
-from {{ cookiecutter.package_name }} import evaluation
 from {{ cookiecutter.package_name }}.evaluation import check_limits
 from {{ cookiecutter.package_name }}.review.pr_comment import (
     MARKER,
