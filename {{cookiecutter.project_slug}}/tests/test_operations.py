@@ -107,8 +107,10 @@ def test_reasons_name_new_categories_and_missing_values(tabular):
     reference = profile(tabular.colour, True, 10, 0)
     batch = pd.Series(["red", "teal", None, None, None, "blue"] * 5)
     found = reasons(compare(reference, batch), THRESHOLDS)
-    assert "categories unseen in training: teal" in found
+    assert "33.3% of values in categories unseen in training: teal" in found
     assert any(reason.startswith("missing values up by") for reason in found)
+    one_new = pd.concat([tabular.colour.iloc[:80], pd.Series(["teal"])])  # one in 81: noise
+    assert reasons(compare(reference, one_new), THRESHOLDS) == []
 
 
 def training_like(rows: int, seed: int) -> pd.DataFrame:

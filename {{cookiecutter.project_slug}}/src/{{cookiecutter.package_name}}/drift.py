@@ -89,6 +89,7 @@ def compare_categorical(reference: dict[str, Any], values: pd.Series) -> dict[st
     """PSI and chi-squared over the common levels and one (other) for the rest, so that a
     category of a hundred levels is not judged on levels seen a few times."""
     counts = values.dropna().astype(str).value_counts()
+    unseen = counts[~counts.index.isin(list(reference["counts"]))]
     common = common_levels(reference["counts"])
     categories = [*sorted(common), OTHER]
 
@@ -108,7 +109,8 @@ def compare_categorical(reference: dict[str, Any], values: pd.Series) -> dict[st
         "values": int(actual.sum()),
         "test": "chi-squared",
         "p_value": None,
-        "unseen_categories": sorted(str(c) for c in counts.index if c not in reference["counts"]),
+        "unseen_categories": sorted(str(c) for c in unseen.index),
+        "unseen_share": round(float(unseen.sum() / max(counts.sum(), 1)), 6),
     }
     if actual.sum() and len(categories) > 1:
         table = np.vstack([expected, actual])

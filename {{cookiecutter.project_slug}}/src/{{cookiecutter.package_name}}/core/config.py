@@ -178,6 +178,7 @@ class Monitor(Section):
     p_value: float = Field(gt=0, lt=1)
     missing_rate_increase: float = Field(ge=0)
     min_rows: int = Field(ge=1)
+    unseen_share: float = Field(0.05, ge=0, le=1)
 {%- endif %}
 
 

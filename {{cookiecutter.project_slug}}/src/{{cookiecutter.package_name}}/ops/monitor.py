@@ -53,8 +53,10 @@ def reasons(result: dict[str, Any], thresholds: Monitor) -> list[str]:
     significant = (result["missing_p_value"] or 0) < thresholds.p_value
     if increase > thresholds.missing_rate_increase and significant:
         found.append(f"missing values up by {increase:.1%}")
-    if result.get("unseen_categories"):
-        found.append(f"categories unseen in training: {', '.join(result['unseen_categories'])}")
+    if result.get("unseen_categories") and result["unseen_share"] > thresholds.unseen_share:
+        unseen = ", ".join(result["unseen_categories"])
+        share = f"{result['unseen_share']:.1%}"
+        found.append(f"{share} of values in categories unseen in training: {unseen}")
     return found
 
 
