@@ -20,6 +20,9 @@ from .core.markdown import MISSING
 EPSILON = 1e-4  # stands in for an empty bin, so PSI stays finite
 SAMPLE_SIZE = 5000  # reference values kept for the KS test
 RARE_SHARE = 0.01  # categories rarer than this in the reference are compared as one
+# ... and so are those the batch would hold fewer times than this: PSI and chi-squared
+# over bins expected to hold a handful of values are noise.
+MIN_EXPECTED = 10
 OTHER = "(other)"  # that one category: the rare levels, and levels unseen in training
 
 
@@ -79,10 +82,12 @@ def compare_numeric(reference: dict[str, Any], values: pd.Series) -> dict[str, A
     return result
 
 
-def common_levels(counts: dict[str, int]) -> set[str]:
-    """The reference's categories that are not rare: each is compared on its own."""
+def common_levels(counts: dict[str, int], batch_values: int) -> set[str]:
+    """The reference's categories that are neither rare nor expected fewer than
+    ``MIN_EXPECTED`` times in a batch of ``batch_values``: each is compared on its own."""
     total = max(sum(counts.values()), 1)
-    return {level for level, count in counts.items() if count / total >= RARE_SHARE}
+    share = max(RARE_SHARE, MIN_EXPECTED / max(batch_values, 1))
+    return {level for level, count in counts.items() if count / total >= share}
 
 
 def compare_categorical(reference: dict[str, Any], values: pd.Series) -> dict[str, Any]:
@@ -90,7 +95,7 @@ def compare_categorical(reference: dict[str, Any], values: pd.Series) -> dict[st
     category of a hundred levels is not judged on levels seen a few times."""
     counts = values.dropna().astype(str).value_counts()
     unseen = counts[~counts.index.isin(list(reference["counts"]))]
-    common = common_levels(reference["counts"])
+    common = common_levels(reference["counts"], int(counts.sum()))
     categories = [*sorted(common), OTHER]
 
     def folded(level_counts: Any) -> np.ndarray:

@@ -47,6 +47,8 @@ INDEX_HEADERS = {"", "index", "#", "row", "rownames", "row_number", "no", "no."}
 # whose format pandas does not guess from one value.
 PERIOD = r"\s*(?:[A-Za-z]{3,9}[-/ .]\s*\d{4}|\d{1,2}[-/.]\d{4}|\d{4}[-/.]\d{1,2})\s*"
 IDENTIFIER_WORDS = {"id", "key", "uuid", "identifier"}
+SPLIT_KEY_NOTE = "a column that identifies an entity; null: all but the target"
+SLICE_NOTE = "columns of conf/data/ whose groups the fairness check compares"
 # Numbers a date yields for the model, drafted as commented examples under `derived`.
 DATE_PARTS = {"year": "dt.year", "month": "dt.month", "weekday": "dt.day_of_week"}
 
@@ -69,13 +71,16 @@ def decimal_mark(raw: pd.DataFrame, delimiter: str) -> str:
 
 
 def missing_markers(raw: pd.DataFrame, reader: RawSchema = PLAIN) -> list[str]:
-    """Marker-like values in otherwise numeric columns: the file's missing-value tokens."""
+    """Marker-like values in otherwise numeric columns: the file's missing-value tokens.
+    A column may be mostly markers (R's NA in a sparse measurement): only the values that
+    are no marker need to be numbers."""
     found = {""}
     for _, values in raw.items():
         text = values.str.strip()
-        numeric = reader.parse_numbers(text).notna()
-        if numeric.mean() >= 0.5:
-            found |= {v for v in text[~numeric].unique() if v.lower() in MARKERS}
+        marker = text.str.lower().isin(MARKERS)
+        numeric = reader.parse_numbers(text[~marker]).notna()
+        if len(numeric) and numeric.mean() >= 0.5:
+            found |= set(text[marker].unique())
     return sorted(found)
 
 
@@ -306,11 +311,16 @@ def draft(
     return "\n".join(data) + "\n", "\n".join(features) + "\n", summary, split_key
 
 
-def with_split_key(split: str, key: str | None) -> str:
-    """A conf/split/ file with ``key:`` set, comments kept."""
-    line = f"key: {key or 'null'}  # a column that identifies an entity; null: all but the target"
-    keyed, count = re.subn(r"(?m)^key:.*$", line, split)
-    return keyed if count else f"{split.rstrip()}\n{line}\n"
+def with_line(text: str, key: str, value: Any, comment: str) -> str:
+    """A config file's text with its top-level ``key`` set to ``value``, comments kept."""
+    line = f"{key}: {dump(value)}  # {comment}"
+    changed, count = re.subn(rf"(?m)^{key}:.*$", lambda _: line, text)
+    return changed if count else f"{text.rstrip()}\n{line}\n"
+
+
+def redrafted_group(group: str, config: str) -> Path:
+    """The file conf/config.yaml selects for ``group``."""
+    return CONF / group / f"{selected(config, group)}.yaml"
 
 
 def selected(config: str, group: str) -> str:
@@ -359,12 +369,17 @@ def main(argv: list[str] | None = None) -> None:
         args.csv, args.target, task, args.rows, args.encoding, args.delimiter, args.decimal
     )
     config = (CONF / "config.yaml").read_text()
-    split = CONF / "split" / f"{selected(config, 'split')}.yaml"
+    split, evaluate = redrafted_group("split", config), redrafted_group("evaluate", config)
+    columns = yaml.safe_load(data_text)["columns"]
+    slices = yaml.safe_load(evaluate.read_text()).get("slice_columns") or []
     files = {
         data_file: data_text,
         FEATURES: features_text,
         CONF / "config.yaml": select(config, option),
-        split: with_split_key(split.read_text(), split_key),
+        split: with_line(split.read_text(), "key", split_key, SPLIT_KEY_NOTE),
+        evaluate: with_line(
+            evaluate.read_text(), "slice_columns", [c for c in slices if c in columns], SLICE_NOTE
+        ),
     }
     with tempfile.TemporaryDirectory() as scratch:  # compose the drafts before writing any
         trial = Path(scratch) / "conf"
