@@ -87,6 +87,23 @@ def test_a_target_that_is_not_an_estimator_class_is_refused_before_it_is_called(
     assert not made.exists()
 
 
+def test_a_nested_target_that_is_not_an_estimator_is_refused_with_its_key(tmp_path):
+    """Hydra builds every nested ``_target_``: each is checked before any is called."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("kept")
+    opener = {"_target_": "builtins.open", "file": str(victim), "mode": "w"}
+    model = Model.model_validate(
+        {"_target_": "{{ 'sklearn.ensemble.BaggingClassifier' if cookiecutter.task == 'classification' else 'sklearn.ensemble.BaggingRegressor' }}",
+         "random_state": {"_target_": "builtins.len", "_args_": [opener]}}
+    )  # fmt: skip
+    with pytest.raises(ConfigError, match=r"model\.random_state\._target_ 'builtins\.len' is not"):
+        build_estimator(model)
+    assert victim.read_text() == "kept"
+    inner = {"_target_": "{{ 'sklearn.tree.DecisionTreeClassifier' if cookiecutter.task == 'classification' else 'sklearn.tree.DecisionTreeRegressor' }}", "max_depth": 2}
+    bagging = build_estimator(model.model_copy(update={"random_state": 0, "estimator": inner}))
+    assert bagging.estimator.max_depth == 2  # a nested estimator is still welcome
+
+
 def test_an_invalid_estimator_argument_names_its_params_key():
 {%- if cookiecutter.task == 'classification' %}
     target, argument = "sklearn.linear_model.LogisticRegression", "C"

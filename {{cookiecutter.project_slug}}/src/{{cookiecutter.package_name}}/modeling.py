@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,28 +74,38 @@ TRUSTED_TYPES = [
 RARE_LEVEL_ROWS = 5  # a category seen on fewer training rows is one "infrequent" column
 
 
-def estimator_class(target: str) -> type:
+def estimator_class(target: Any, key: str = "model._target_") -> type:
     """The class ``_target_`` names, checked to be an estimator before anything is called."""
-    module_name, _, class_name = target.rpartition(".")
-    if not module_name:
+    module_name, _, class_name = str(target).rpartition(".")
+    if not isinstance(target, str) or not module_name:
         raise ConfigError(
-            f"params.yaml: model._target_ {target!r}: name a class as module.Class, "
+            f"params.yaml: {key} {target!r}: name a class as module.Class, "
             "e.g. sklearn.linear_model.Ridge"
         )
     try:
         found = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError, ValueError) as error:
-        raise ConfigError(
-            f"params.yaml: model._target_ {target!r} cannot be imported: {error}"
-        ) from None
+        raise ConfigError(f"params.yaml: {key} {target!r} cannot be imported: {error}") from None
     if not isinstance(found, type) or not all(
         callable(getattr(found, name, None)) for name in ("fit", "get_params")
     ):
         raise ConfigError(
-            f"params.yaml: model._target_ {target!r} is not a scikit-learn estimator class "
-            "(a class with fit and get_params)"
+            f"params.yaml: {key} {target!r} is not a scikit-learn estimator class "
+            "(a class with fit and get_params); nothing else may be built from the config"
         )
     return found
+
+
+def nested_targets(value: Any, key: str) -> Iterator[tuple[str, Any]]:
+    """Every ``_target_`` inside an argument, at any depth, with its params.yaml key."""
+    if isinstance(value, dict):
+        if "_target_" in value:
+            yield f"{key}._target_", value["_target_"]
+        for name, item in value.items():
+            yield from nested_targets(item, f"{key}.{name}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from nested_targets(item, f"{key}[{index}]")
 
 
 def checked_arguments(estimator: Any) -> None:
@@ -118,7 +129,9 @@ def build_estimator(model: Model) -> Any:
     from hydra.errors import HydraException
     from hydra.utils import instantiate
 
-    estimator_class(model.target)  # before instantiate calls anything
+    estimator_class(model.target)  # before instantiate calls anything, at any depth
+    for key, target in nested_targets(model.arguments, "model"):
+        estimator_class(target, key)
     try:
         estimator = instantiate({"_target_": model.target, **model.arguments})
     except HydraException as error:
