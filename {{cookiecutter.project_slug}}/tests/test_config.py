@@ -115,6 +115,14 @@ def test_compose_refuses_bad_conf_naming_the_key_and_writes_nothing(
             r"tuning\.candidates",
         ),
         ("seed", "forty-two", r"seed: .*'forty-two'"),
+        ("seed", "42", r"seed: expected a number, not text: write it without quotes"),
+        ("seed", -1, r"seed: Input should be greater than or equal to 0"),
+        ("split", {"test_size": "0.2", "validation_size": 0.2}, r"split\.test_size: expected a"),
+        (
+            "tuning",
+            {"enabled": "yes", "candidates": 2, "folds": 3, "scoring": "r2"},
+            r"tuning\.enabled: expected true or false, not text",
+        ),
         ("model", {"C": 1.0}, r"model\._target_: Field required"),
     ],
 )

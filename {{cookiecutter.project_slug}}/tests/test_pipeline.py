@@ -74,6 +74,12 @@ def check_the_api_serves_the_trained_model(raw_path: Path) -> None:
     assert [error["loc"][-1] for error in misspelt.json()["detail"]] == [f"{number}s"]
     assert f"did you mean {number!r}?" in misspelt.text
     assert client.post("/predict", json={}).status_code == 422
+    repeated = ("{" + f'"{number}": 1.0, "{number}": 2.0' + "}").encode()
+    twice = client.post("/predict", content=repeated, headers={"Content-Type": "application/json"})
+    assert twice.status_code == 422 and f"{number!r} is given more than once" in twice.text
+    assert client.get("/docs").status_code == 404  # no docs unless `serve --docs`
+    assert TestClient(create_app(docs=True)).get("/docs").status_code == 200
+    assert client.post("/predict/", json=rows[0], follow_redirects=False).status_code == 404
 {%- if cookiecutter.demo_data == 'penguins' %}
     check_the_readmes_example(client)
 

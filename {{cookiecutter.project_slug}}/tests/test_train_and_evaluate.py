@@ -168,6 +168,15 @@ def test_no_inputs_at_all_is_a_config_error(tabular, params_with):
         fit_or_tune(tabular, params)
 
 
+def test_a_training_set_with_nothing_to_learn_is_refused_naming_the_column(tabular, params_with):
+    params = params_with()
+    one_class = tabular.assign(**{TABULAR_TARGET: tabular[TABULAR_TARGET].iloc[0]})
+    with pytest.raises(DataError, match=rf"target '{TABULAR_TARGET}' holds one .* all 90 training"):
+        fit_or_tune(one_class, params)
+    with pytest.raises(DataError, match=r"input\(s\) 'y' missing in all 90 training rows"):
+        fit_or_tune(tabular.assign(y=np.nan), params)
+
+
 class Unlisted({{ 'DummyClassifier' if cookiecutter.task == 'classification' else 'DummyRegressor' }}):
     """A class nobody added to TRUSTED_TYPES, standing in for a tampered model file."""
 

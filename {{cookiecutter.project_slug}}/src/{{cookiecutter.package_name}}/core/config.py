@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import codecs
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -27,9 +27,25 @@ from .paths import PARAMS
 
 
 class Section(BaseModel):
-    """A group of params: unknown keys are refused, so a typo cannot pass unnoticed."""
+    """A group of params: unknown keys are refused, so a typo cannot pass unnoticed, and
+    text or true/false where a number belongs is refused, not converted."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_text_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        kinds = set(get_args(cls.model_fields[info.field_name].annotation)) or {
+            cls.model_fields[info.field_name].annotation
+        }
+        wants_number = bool(kinds & {int, float}) and not kinds & {str, bool}
+        if isinstance(value, str) and wants_number:
+            raise ValueError("expected a number, not text: write it without quotes")
+        if isinstance(value, bool) and wants_number:
+            raise ValueError("expected a number, not true or false")
+        if isinstance(value, str) and bool in kinds and str not in kinds:
+            raise ValueError("expected true or false, not text")
+        return value
 
 
 class Column(Section):
@@ -205,7 +221,7 @@ class Params(Section):
 
     model_config = ConfigDict(extra="allow", frozen=True)
     task: Literal["{{ cookiecutter.task }}"]  # chosen when the project was generated
-    seed: int
+    seed: int = Field(ge=0, le=2**32 - 1)  # numpy's range for a seed
     data: Data
     features: Features
     split: Split

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import difflib
 import gc
+import json
 from collections.abc import Callable
 from functools import partial
 from typing import Annotated, Any, ClassVar, Literal, Optional, Union
@@ -24,6 +25,7 @@ import pandas as pd
 from fastapi import Body, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
 
 from ..core import paths
@@ -237,7 +239,43 @@ def refusal(errors: list[dict[str, Any]]) -> JSONResponse:
     return JSONResponse(status_code=422, content={"detail": detail})
 
 
-def create_app(max_body_bytes: int = MAX_BODY_BYTES, max_records: int = MAX_RECORDS) -> FastAPI:
+class RepeatedKey(ValueError):
+    pass
+
+
+def no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's pairs as a dict, refusing a key given twice."""
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise RepeatedKey(key)
+        seen[key] = value
+    return seen
+
+
+class NoRepeatedKeys(APIRoute):
+    """Refuses a JSON body that gives one key twice: which value counts would be a guess
+    (json.loads keeps the last one, silently)."""
+
+    def get_route_handler(self) -> Callable:
+        handler = super().get_route_handler()
+
+        async def checked(request: Request) -> Any:
+            try:
+                json.loads(await request.body() or b"null", object_pairs_hook=no_repeats)
+            except RepeatedKey as key:
+                msg = f"{str(key)!r} is given more than once in one record"
+                return refusal([{"loc": ["body", str(key)], "msg": msg, "type": "repeated_key"}])
+            except ValueError:
+                pass  # not JSON: FastAPI's own parsing says so
+            return await handler(request)
+
+        return checked
+
+
+def create_app(
+    max_body_bytes: int = MAX_BODY_BYTES, max_records: int = MAX_RECORDS, docs: bool = False
+) -> FastAPI:
     """Load the configuration and the model once, then serve them."""
     params = load_params()
     model = load_model(paths.MODEL, params.model)
@@ -247,7 +285,16 @@ def create_app(max_body_bytes: int = MAX_BODY_BYTES, max_records: int = MAX_RECO
     Batch = Annotated[list[Record], Field(min_length=1, max_length=max_records)]  # type: ignore[valid-type]
     schema = RawSchema.of(params.data, inputs_only=True)
     batcher = Batcher(lambda rows: predict_records(model, rows, schema, params))
-    app = FastAPI(title="{{ cookiecutter.project_name }}", version=version)
+    # No docs pages unless asked for; no redirect built from the client's Host header.
+    app = FastAPI(
+        title="{{ cookiecutter.project_name }}",
+        version=version,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+        redirect_slashes=False,
+    )
+    app.router.route_class = NoRepeatedKeys
     app.add_middleware(BodyLimit, limit=max_body_bytes)
 
     @app.exception_handler(RequestValidationError)
@@ -286,8 +333,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--max-records", type=int, default=MAX_RECORDS, help="records allowed per request"
     )
+    parser.add_argument(
+        "--docs", action="store_true", help="serve /docs, /redoc and /openapi.json (off)"
+    )
     args = parser.parse_args(argv)
-    app = create_app(args.max_body_bytes, args.max_records)  # a bad model stops it here
+    app = create_app(args.max_body_bytes, args.max_records, args.docs)  # a bad model stops it
     import uvicorn
 
     gc.freeze()  # full collections skip all loaded by now: shorter pauses in large requests
