@@ -15,15 +15,13 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics
 
-from .core.config import Limit, Params
+from .core.config import Params
 from .core.errors import ConfigError
 from .core.markdown import MISSING
 from .core.paths import TEST{{ ', file_stem' if cookiecutter.task == 'classification' else '' }}
 from .modeling import check_columns, model_inputs, predict_outputs
 
 DIGITS = 6  # rounded so reports diff cleanly; far finer than any real change
-# What a model that ignores its inputs scores: the bar any model has to clear.
-BASELINE = "{{ 'majority-class baseline' if cookiecutter.task == 'classification' else 'training-mean baseline' }}"
 
 
 @dataclass(frozen=True)
@@ -176,13 +174,6 @@ def baseline_scores(y_train: np.ndarray, y_true: np.ndarray) -> dict[str, float]
         return score_predictions(y_true, predicted)
 
 
-def beats_baseline(scores: dict[str, Any], name: str) -> bool | None:
-    """Whether the model scores better than the baseline on ``name``; None: not measured."""
-    model, baseline = scores.get(name), (scores.get("baseline") or {}).get(name)
-    if model is None or baseline is None:
-        return None
-    higher = metric(name, "review.primary_metric").higher_is_better
-    return model > baseline if higher else model < baseline
 {%- if cookiecutter.task == 'classification' %}
 
 
@@ -266,53 +257,6 @@ def plot_tables(y_true: np.ndarray, predicted: Predictions) -> dict[str, pd.Data
     frame = pd.DataFrame({"actual": actual, "predicted": estimate})
     return {"predictions.csv": frame.assign(residual=actual - estimate).round(DIGITS)}
 {%- endif %}
-
-
-@dataclass(frozen=True)
-class Verdict:
-    metric: str
-    base: float | None
-    head: float
-    rule: str  # for example "may drop by at most 0.01"
-    passed: bool
-    binding: bool = True  # False: reported, but a failure does not fail the gate
-
-    @property
-    def fails_the_gate(self) -> bool:
-        return self.binding and not self.passed
-
-
-def check_limits(
-    base: dict[str, Any], head: dict[str, Any], limits: dict[str, Limit], source: str
-) -> list[Verdict]:
-    """One verdict per limited metric: has it worsened by more than its limit allows?
-
-    A metric the base does not have yet passes; a limit naming a metric the pipeline
-    does not write is a configuration error, so a typo cannot switch a check off.
-    """
-    verdicts = []
-    for name, limit in limits.items():
-        drop = limit.max_drop is not None
-        if drop != metric(name, f"review.limits.{name}", source).higher_is_better:
-            wanted = "max_drop" if not drop else "max_rise"
-            better = "higher" if not drop else "lower"
-            raise ConfigError(
-                f"{source}: review.limits.{name}: {better} is better for {name}, so give {wanted}"
-            )
-        if name not in head:
-            raise ConfigError(
-                f"{source}: review.limits.{name} names a metric the pipeline does not "
-                f"write; reports/metrics.json has {', '.join(sorted(head))}"
-            )
-        allowance = limit.max_drop if drop else limit.max_rise
-        old, new = base.get(name), head[name]
-        worsened = 0.0 if old is None else (old - new if drop else new - old)
-        if limit.relative and old is not None:
-            worsened /= abs(old) or 1.0
-        amount = f"{allowance:.1%} of the base" if limit.relative else f"{allowance:g}"
-        rule = f"may {'drop' if drop else 'rise'} by at most {amount}"
-        verdicts.append(Verdict(name, old, new, rule, worsened <= allowance + 1e-12))
-    return verdicts
 
 
 def evaluate(model: Any, test: pd.DataFrame, y_train: np.ndarray, params: Params) -> dict:

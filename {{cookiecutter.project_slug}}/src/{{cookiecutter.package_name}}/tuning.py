@@ -19,7 +19,8 @@ from sklearn.pipeline import Pipeline
 
 from .core import paths
 from .core.config import Params, Tuning
-from .core.errors import ConfigError, DataError
+from .core.errors import ConfigError
+from .data.splitting import check_learnable
 from .evaluation import DIGITS, metric
 from .modeling import build_estimator, build_pipeline, check_columns, model_inputs{{ ', target_values' if cookiecutter.task == 'classification' else '' }}
 
@@ -140,25 +141,6 @@ def fit_or_tune(
     else:
         model, summary, candidates = tune(*arguments)
     return model, {"enabled": True, **summary}, candidates
-
-
-def check_learnable(inputs: pd.DataFrame, y: Any, target: str) -> None:
-    """Refuse a training set nothing can be learnt from, naming the column and the count,
-    before scikit-learn fails on it with a traceback."""
-    values, rows = pd.Series(y), len(y)
-    if values.nunique() < 2:
-        kind, seen = "{{ 'class' if cookiecutter.task == 'classification' else 'value' }}", values.unique()[:1].tolist()
-        raise DataError(
-            f"{paths.TRAIN}: target {target!r} holds one {kind} {seen} in all {rows} training "
-            "rows: there is nothing to learn. Check the raw data, and the rows clean dropped "
-            "(reports/data_quality.json)."
-        )
-    empty = [column for column in inputs.columns if inputs[column].isna().all()]
-    if empty:
-        raise DataError(
-            f"{paths.TRAIN}: input(s) {', '.join(map(repr, empty))} missing in all {rows} "
-            "training rows: take them out of conf/features/ or fix the raw data"
-        )
 
 
 def training_rows(train: pd.DataFrame, params: Params) -> pd.DataFrame:

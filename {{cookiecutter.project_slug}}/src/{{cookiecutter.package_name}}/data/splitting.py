@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -133,3 +134,22 @@ def split_on_cluster(params: Params) -> dict[str, int]:
     targets = list(DESTINATIONS.values())
     map_parts(params.compute, split_file, paths.FEATURES, targets, params, check=check)
     return {name: int(totals[0][name].sum()) for name in SPLITS}
+
+
+def check_learnable(inputs: pd.DataFrame, y: Any, target: str) -> None:
+    """Refuse a training set nothing can be learnt from, naming the column and the count,
+    before scikit-learn fails on it with a traceback."""
+    values, rows = pd.Series(y), len(y)
+    if values.nunique() < 2:
+        kind, seen = "{{ 'class' if cookiecutter.task == 'classification' else 'value' }}", values.unique()[:1].tolist()
+        raise DataError(
+            f"{paths.TRAIN}: target {target!r} holds one {kind} {seen} in all {rows} training "
+            "rows: there is nothing to learn. Check the raw data, and the rows clean dropped "
+            "(reports/data_quality.json)."
+        )
+    empty = [column for column in inputs.columns if inputs[column].isna().all()]
+    if empty:
+        raise DataError(
+            f"{paths.TRAIN}: input(s) {', '.join(map(repr, empty))} missing in all {rows} "
+            "training rows: take them out of conf/features/ or fix the raw data"
+        )

@@ -26,7 +26,8 @@ from ..core import paths
 from ..core.config import Limit, Model, load_params, parse
 from ..core.errors import PipelineError
 from ..core.files import read_parquet
-from ..evaluation import Verdict, check_limits, metric, score
+from ..evaluation import metric, score
+from ..gate import Verdict, check_limits
 from ..modeling import load_model, model_inputs
 from ..review import actions
 from ..review.revisions import dvc, git, run, yaml_at

@@ -19,7 +19,7 @@ from ..core import paths
 from ..core.config import Limit, differing_keys, flatten, load_params, parse, read_yaml
 from ..core.errors import PipelineError
 from ..core.markdown import MISSING, number, table
-from ..evaluation import BASELINE, Verdict, beats_baseline, check_limits
+from ..gate import BASELINE, Verdict, beats_baseline, check_limits
 from . import actions
 from .pr_comment import MARKER
 from .revisions import dvc, git, yaml_at
