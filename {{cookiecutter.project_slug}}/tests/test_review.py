@@ -10,10 +10,10 @@ import pytest
 import yaml
 from helpers import LOSS, SCORE
 
-from {{ cookiecutter.package_name }} import gate
 from {{ cookiecutter.package_name }}.core.config import Limit, parse
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, PipelineError
-from {{ cookiecutter.package_name }}.evaluation import METRICS
+from {{ cookiecutter.package_name }}.evaluation import BASELINE, METRICS
+from {{ cookiecutter.package_name }}.review.gate import check_limits
 from {{ cookiecutter.package_name }}.review.pr_comment import (
     MARKER,
     MAX_BODY,
@@ -33,11 +33,11 @@ LIMITS = {SCORE: Limit(max_drop=0.01), LOSS: Limit(max_rise=0.05)}
 
 def test_gate_passes_small_changes_and_fails_large_ones_in_the_worse_direction():
     base = {SCORE: 0.90, LOSS: 0.30}
-    within = gate.check_limits(base, {SCORE: 0.891, LOSS: 0.34}, LIMITS, "test")
+    within = check_limits(base, {SCORE: 0.891, LOSS: 0.34}, LIMITS, "test")
     assert [v.passed for v in within] == [True, True]
-    worse = gate.check_limits(base, {SCORE: 0.85, LOSS: 0.40}, LIMITS, "test")
+    worse = check_limits(base, {SCORE: 0.85, LOSS: 0.40}, LIMITS, "test")
     assert [(v.metric, v.passed) for v in worse] == [(SCORE, False), (LOSS, False)]
-    better = gate.check_limits(base, {SCORE: 0.99, LOSS: 0.01}, LIMITS, "test")
+    better = check_limits(base, {SCORE: 0.99, LOSS: 0.01}, LIMITS, "test")
     assert all(v.passed for v in better), "an improvement never breaks a limit"
 
 
@@ -45,14 +45,14 @@ def test_a_relative_limit_scales_with_the_base_value():
     limits = {LOSS: Limit(max_rise=0.02, relative=True)}
     for scale in (1.0, 1000.0):  # the same model on a target in kg or in grams
         base = {LOSS: 10.0 * scale}
-        (within,) = gate.check_limits(base, {LOSS: 10.19 * scale}, limits, "test")
-        (beyond,) = gate.check_limits(base, {LOSS: 10.21 * scale}, limits, "test")
+        (within,) = check_limits(base, {LOSS: 10.19 * scale}, limits, "test")
+        (beyond,) = check_limits(base, {LOSS: 10.21 * scale}, limits, "test")
         assert within.passed and not beyond.passed
         assert beyond.rule == "may rise by at most 2.0% of the base"
 
 
 def test_gate_passes_a_metric_the_base_does_not_have_yet():
-    (verdict,) = gate.check_limits({}, {SCORE: 0.5}, {SCORE: Limit(max_drop=0)}, "test")
+    (verdict,) = check_limits({}, {SCORE: 0.5}, {SCORE: Limit(max_drop=0)}, "test")
     assert verdict.passed and verdict.base is None
 
 
@@ -82,7 +82,7 @@ def test_limits_that_would_check_nothing_are_refused(limit, message):
 )
 def test_a_limit_that_does_not_fit_its_metric_is_refused(limits, message):
     with pytest.raises(ConfigError, match=re.escape(f"p.yaml: review.limits.{message}")):
-        gate.check_limits({SCORE: 1.0}, {SCORE: 1.0}, limits, "p.yaml")
+        check_limits({SCORE: 1.0}, {SCORE: 1.0}, limits, "p.yaml")
 
 
 def lock(c: float, raw_md5: str = "aaa", model_md5: str = "m1") -> dict:
@@ -157,7 +157,7 @@ def test_changed_params_lists_only_what_differs():
 
 def test_rendered_report_leads_with_the_verdict_and_carries_the_marker():
     limits = {SCORE: Limit(max_drop=0.01)}
-    verdicts = gate.check_limits({SCORE: 0.9}, {SCORE: 0.5}, limits, "x")
+    verdicts = check_limits({SCORE: 0.9}, {SCORE: 0.5}, limits, "x")
     markdown = render("main (abc123)", [], [], [], verdicts, "the base", "open plots")
     lines = markdown.splitlines()
     assert lines[0] == MARKER
@@ -178,7 +178,7 @@ def test_a_model_below_the_baseline_is_named_and_fails_the_gate_if_set(project_c
     assert (verdict.passed, verdict.fails_the_gate) == (False, binding)
     markdown = render("main (abc123)", [], [], [], [verdict], "the base", "open plots")
     assert ("**Quality gate failed**" in markdown) is binding
-    assert f"| {low:g} | must beat the {gate.BASELINE}" in markdown
+    assert f"| {low:g} | must beat the {BASELINE}" in markdown
 
 
 def test_comment_body_is_marked_once_and_fits_githubs_limit():

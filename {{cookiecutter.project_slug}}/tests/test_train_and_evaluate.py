@@ -22,6 +22,7 @@ from {{ cookiecutter.package_name }}.evaluation import (
     Predictions,
 {%- endif %}
     baseline_scores,
+    beats_baseline,
 {%- if cookiecutter.task == 'classification' %}
     class_rows,
 {%- endif %}
@@ -30,7 +31,6 @@ from {{ cookiecutter.package_name }}.evaluation import (
     score_predictions,
 {%- endif %}
 )
-from {{ cookiecutter.package_name }}.gate import beats_baseline
 from {{ cookiecutter.package_name }}.model_card import fairness
 from {{ cookiecutter.package_name }}.modeling import (
     build_estimator,

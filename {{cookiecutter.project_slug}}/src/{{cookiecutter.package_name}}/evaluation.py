@@ -22,6 +22,8 @@ from .core.paths import TEST{{ ', file_stem' if cookiecutter.task == 'classifica
 from .modeling import check_columns, model_inputs, predict_outputs
 
 DIGITS = 6  # rounded so reports diff cleanly; far finer than any real change
+# What a model that ignores its inputs scores: the bar any model has to clear.
+BASELINE = "{{ 'majority-class baseline' if cookiecutter.task == 'classification' else 'training-mean baseline' }}"
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,13 @@ def baseline_scores(y_train: np.ndarray, y_true: np.ndarray) -> dict[str, float]
         return score_predictions(y_true, predicted)
 
 
+def beats_baseline(scores: dict[str, Any], name: str) -> bool | None:
+    """Whether the model scores better than the baseline on ``name``; None: not measured."""
+    model, baseline = scores.get(name), (scores.get("baseline") or {}).get(name)
+    if model is None or baseline is None:
+        return None
+    higher = metric(name, "review.primary_metric").higher_is_better
+    return model > baseline if higher else model < baseline
 {%- if cookiecutter.task == 'classification' %}
 
 

@@ -16,8 +16,7 @@ from typing import Any
 from ..core.config import Model
 from ..core.files import file_md5
 from ..core.markdown import number, table
-from ..evaluation import METRICS
-from ..gate import BASELINE, beats_baseline
+from ..evaluation import BASELINE, METRICS, beats_baseline
 
 TEMPLATE = Path(__file__).with_name("template.md")
 LIBRARIES = ["scikit-learn", "pandas", "numpy", "skops", "dvc", "hydra-core"]

@@ -27,9 +27,9 @@ from ..core.config import Limit, Model, load_params, parse
 from ..core.errors import PipelineError
 from ..core.files import read_parquet
 from ..evaluation import metric, score
-from ..gate import Verdict, check_limits
 from ..modeling import load_model, model_inputs
 from ..review import actions
+from ..review.gate import Verdict, check_limits
 from ..review.revisions import dvc, git, run, yaml_at
 
 ARTIFACT = "model"  # the name under `artifacts:` in dvc.yaml

@@ -19,8 +19,9 @@ from ..core import paths
 from ..core.config import Limit, differing_keys, flatten, load_params, parse, read_yaml
 from ..core.errors import PipelineError
 from ..core.markdown import MISSING, number, table
-from ..gate import BASELINE, Verdict, beats_baseline, check_limits
+from ..evaluation import BASELINE, beats_baseline
 from . import actions
+from .gate import Verdict, check_limits
 from .pr_comment import MARKER
 from .revisions import dvc, git, yaml_at
 

@@ -1,29 +1,14 @@
-"""The quality gate: whether a model's test metrics keep the limits set against a base
-(the base branch, or the champion) and beat the baseline that ignores the inputs.
-
-Used by the model card, the pull-request report and champion/challenger.
-"""
+"""The quality gate's limits: how far each test metric may worsen against a base (the
+base branch's metrics in a pull request, the champion's in champion/challenger)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from .core.config import Limit
-from .core.errors import ConfigError
-from .evaluation import metric
-
-# What a model that ignores its inputs scores: the bar any model has to clear.
-BASELINE = "{{ 'majority-class baseline' if cookiecutter.task == 'classification' else 'training-mean baseline' }}"
-
-
-def beats_baseline(scores: dict[str, Any], name: str) -> bool | None:
-    """Whether the model scores better than the baseline on ``name``; None: not measured."""
-    model, baseline = scores.get(name), (scores.get("baseline") or {}).get(name)
-    if model is None or baseline is None:
-        return None
-    higher = metric(name, "review.primary_metric").higher_is_better
-    return model > baseline if higher else model < baseline
+from ..core.config import Limit
+from ..core.errors import ConfigError
+from ..evaluation import metric
 
 
 @dataclass(frozen=True)
