@@ -40,7 +40,7 @@ PACKAGE_FILES = [
     "stages/__init__.py", "stages/clean.py", "stages/evaluate.py", "stages/featurize.py",
     "stages/split.py", "stages/train.py",
     "review/__init__.py", "review/actions.py", "review/pr_comment.py", "review/report.py",
-    "review/revisions.py", "review/verify.py",
+    "review/revisions.py", "review/verify.py", "review/gate.py",
 ]  # fmt: skip
 OPERATIONS_PACKAGE_FILES = [
     "drift.py", "stages/profile.py",
