@@ -175,11 +175,15 @@ def warm_uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], N
     return warm
 
 
+GENERATOR_OUTPUT = "generator-output.txt"  # beside each session bake, not inside it
+
+
 @pytest.fixture(scope="session")
 def baked(
     tmp_path_factory: pytest.TempPathFactory, warm_uv_cache: Callable[[str], None]
 ) -> Callable[..., Path]:
-    """``baked(**answers)``: the project baked with those answers, once per session."""
+    """``baked(**answers)``: the project baked with those answers, once per session.
+    What the generator printed is kept beside it, in ``GENERATOR_OUTPUT``."""
     cache: dict[tuple, Path] = {}
 
     def get(**answers: str) -> Path:
@@ -190,6 +194,7 @@ def baked(
             result = bake(output, **answers)
             assert result.returncode == 0, result.stdout + result.stderr
             (project,) = output.iterdir()
+            (output / GENERATOR_OUTPUT).write_text(result.stdout)
             cache[key] = project
         return cache[key]
 

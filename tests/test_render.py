@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import TEMPLATE, bake, git, tool_env
+from .conftest import GENERATOR_OUTPUT, TEMPLATE, bake, git, tool_env
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -593,11 +593,11 @@ def assert_next_steps_are_the_readmes(stdout: str, project: Path, installer: str
     assert installer in setup and setup.strip() in (project / "README.md").read_text()
 
 
-def test_without_demo_data_the_last_message_adds_data_before_dvc_repro(tmp_path):
-    result = bake(tmp_path, demo_data="none")
-    assert result.returncode == 0, result.stderr
-    readme = (tmp_path / "penguins-ml" / "README.md").read_text()
-    *_, add, draft, repro = [line.strip() for line in result.stdout.strip().splitlines()]
+def test_without_demo_data_the_last_message_adds_data_before_dvc_repro(baked):
+    project = baked(demo_data="none")
+    readme = (project / "README.md").read_text()
+    printed = (project.parent / GENERATOR_OUTPUT).read_text()
+    *_, add, draft, repro = [line.strip() for line in printed.strip().splitlines()]
     assert add.startswith("dvc add data/raw/<file>.csv") and repro == "dvc repro"
     assert draft in readme  # the README's own draft-schema command
 
