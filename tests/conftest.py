@@ -176,6 +176,11 @@ def warm_uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], N
 
 
 GENERATOR_OUTPUT = "generator-output.txt"  # beside each session bake, not inside it
+DEFAULT_ANSWERS = {
+    prompt: value[0] if isinstance(value, list) else value
+    for prompt, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()
+    if not prompt.startswith("_") and "{{" not in str(value)
+}
 
 
 @pytest.fixture(scope="session")
@@ -187,7 +192,8 @@ def baked(
     cache: dict[tuple, Path] = {}
 
     def get(**answers: str) -> Path:
-        key = tuple(sorted(answers.items()))
+        # An answer that is the prompt's default bakes the same project as no answer.
+        key = tuple(sorted((k, v) for k, v in answers.items() if DEFAULT_ANSWERS.get(k) != v))
         if key not in cache:
             warm_uv_cache(answers.get("python_version", "3.10"))
             output = tmp_path_factory.mktemp("bake")

@@ -96,6 +96,14 @@ def test_generated_readme_commands(baked, copy_of):
     oldest = runs[-1]["revs"][0]["data"]
     assert oldest["params"]["params.yaml"]["data"]["model"]["n_estimators"] == 300
     assert "accuracy" in oldest["metrics"]["reports/metrics.json"]["data"]
+    command = "dvc exp show --only-changed --drop search_space"
+    narrow = dvc(*documented(readme, command)[1:], "--md", cwd=project).stdout
+    wide = dvc(*documented(readme, "dvc exp show --only-changed")[1:], "--md", cwd=project).stdout
+    header, wide_header = (
+        next(row for row in table.splitlines() if row.startswith("|")) for table in (narrow, wide)
+    )
+    assert "search_space" not in header and "accuracy" in header
+    assert "search_space" in wide_header and header.count("|") < wide_header.count("|")
 
     first = names[-1]  # the list is newest first: this is n_estimators=300
     documented(readme, "dvc exp apply <experiment-name>")
