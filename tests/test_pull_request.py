@@ -83,6 +83,17 @@ def committed_json(project: Path, revision: str, path: str) -> dict:
     return json.loads(git(project, "show", f"{revision}:{path}"))
 
 
+def flattened(values: dict, prefix: str = "") -> dict:
+    """Nested metrics (``baseline``) under dotted names, as DVC and the report show them."""
+    flat = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            flat |= flattened(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 def test_pull_request_reports_against_main_and_comments_once(origin, tmp_path):
     """The job's report (params, metrics, data quality) and the comment job's one comment."""
     open_branch(origin, "lighter-regularisation", 0.5, reproduce=True)
@@ -104,8 +115,8 @@ def test_pull_request_reports_against_main_and_comments_once(origin, tmp_path):
     params = {row[0]: row[1:] for row in markdown_table(summary, "Params")}
     assert params == {"model.C": ["1", "0.5"]}
 
-    base = committed_json(checkout, "origin/main", "reports/metrics.json")
-    head = committed_json(checkout, "HEAD", "reports/metrics.json")
+    base = flattened(committed_json(checkout, "origin/main", "reports/metrics.json"))
+    head = flattened(committed_json(checkout, "HEAD", "reports/metrics.json"))
     rows = {
         row[1]: [float(cell) for cell in row[2:5]]
         for row in markdown_table(summary, "Metrics")
