@@ -255,6 +255,7 @@ def bench_api(project: Path, package: str, env: dict[str, str], repeat: int = 1)
         batch = [http_request(json.dumps(demo_records(1000)).encode())]
         batch_latencies, batch_statuses, _ = asyncio.run(load(port, batch, 30 * repeat, 1, 60))
         hostile = hostile_load(project, port, HOSTILE_REQUESTS)
+        held = hostile_connections(project, port)
         hwm = Path(f"/proc/{server.pid}/status").read_text().split("VmHWM:")[1].split()[0]
     finally:
         server.terminate()
@@ -280,7 +281,7 @@ def bench_api(project: Path, package: str, env: dict[str, str], repeat: int = 1)
     ]
     header = ["API (1 uvicorn worker)", "requests", "per s", "p50 ms", "p99 ms", "statuses"]
     peak = f"server peak RSS: {int(hwm) / 1e6:.2f} GB"
-    return f"{table(header, rows)}\n\n{hostile}\n\n{peak}"
+    return f"{table(header, rows)}\n\n{hostile}\n\n{held}\n\n{peak}"
 
 
 def hostile_load(project: Path, port: int, count: int, clients: int = 8) -> str:
@@ -309,6 +310,27 @@ def hostile_load(project: Path, port: int, count: int, clients: int = 8) -> str:
                  f"{percentile(every, 50):.0f}", f"{percentile(every, 99):.0f}"])  # fmt: skip
     header = [f"hostile mix, {clients} clients", "requests", "statuses", "p50 ms", "p99 ms"]
     return table(header, rows)
+
+
+def hostile_connections(project: Path, port: int) -> str:
+    """Normal requests timed while idle, slow-body and giant-header clients are held
+    open, with the project's API load test's clients."""
+    from test_api_load import good_record, under_hostile_connections
+
+    seen = under_hostile_connections(port, json.dumps(good_record(project)).encode(), 1000)
+    seconds = [elapsed for _, elapsed in seen["normal"]]
+    statuses = sorted({status for status, _ in seen["normal"]})
+    refused = {
+        kind: sorted({reply[9:12].decode() or "closed" for reply in seen[kind]})
+        for kind in ("idle", "slow", "giant")
+    }
+    header = ["normal traffic under hostile connections", "requests", "statuses", "p50 ms",
+              "p99 ms", "max ms"]  # fmt: skip
+    row = ["1,000 idle + 50 slow-body + 10 giant-header clients held open",
+           str(len(seconds)), str(statuses), f"{percentile(seconds, 50):.1f}",
+           f"{percentile(seconds, 99):.1f}", f"{max(seconds) * 1000:.1f}"]  # fmt: skip
+    answered = ", ".join(f"{kind}: {codes}" for kind, codes in refused.items())
+    return f"{table(header, [row])}\n\nhostile clients were answered: {answered}"
 
 
 def bench_imports(project: Path, package: str, env: dict[str, str], repeats: int = 9) -> str:

@@ -44,7 +44,8 @@ PACKAGE_FILES = [
 ]  # fmt: skip
 OPERATIONS_PACKAGE_FILES = [
     "drift.py", "stages/profile.py",
-    "ops/__init__.py", "ops/champion.py", "ops/monitor.py", "ops/predict.py", "ops/serve.py",
+    "ops/__init__.py", "ops/champion.py", "ops/guard.py", "ops/monitor.py", "ops/predict.py",
+    "ops/serve.py",
 ]  # fmt: skip
 TEST_FILES = [
     "conftest.py", "test_config.py", "test_featurize_and_split.py", "test_pipeline.py",

@@ -2,7 +2,9 @@
 
 A real server process on a reproduced copy of this project takes a fixed number of
 requests from a few clients: good records mixed with oversized, non-finite, malformed
-and over-long ones. Each kind must get its own status, and SIGTERM must stop it.
+and over-long ones. Each kind must get its own status, and SIGTERM must stop it. Then
+hostile connections: idle, slow-body and giant-header clients held open while normal
+traffic is timed, and SIGTERM with request bodies still arriving.
 """
 
 from __future__ import annotations
@@ -17,16 +19,18 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pytest
 from helpers import free_port
 
 from {{ cookiecutter.package_name }}.core.config import load_params
+from {{ cookiecutter.package_name }}.ops.guard import IDLE_SECONDS, MAX_HEAD_BYTES, READ_SECONDS
 
 pytestmark = pytest.mark.slow
 
@@ -79,9 +83,67 @@ def post(port: int, body: bytes) -> tuple[int, float]:
         connection.close()
 
 
+def get(port: int, path: str) -> tuple[int, float]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    start = time.perf_counter()
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        return response.status, time.perf_counter() - start
+    finally:
+        connection.close()
+
+
+def opened(port: int, head: bytes = b"") -> socket.socket:
+    """A connection to the server that has sent ``head`` and nothing more."""
+    client = socket.create_connection(("127.0.0.1", port), timeout=30)
+    client.sendall(head)
+    return client
+
+
+def unfinished_post(port: int, sent: int = 1, declared: int = 1000) -> socket.socket:
+    """A POST whose declared body has only ``sent`` of its bytes so far."""
+    head = f"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: {declared}\r\n\r\n"
+    return opened(port, head.encode() + b"[" * sent)
+
+
+def answer(client: socket.socket, wait: float = 2 * READ_SECONDS) -> bytes:
+    """What the server sent before it closed the connection; a server that keeps it
+    open longer than ``wait`` seconds fails the test."""
+    client.settimeout(wait)
+    received = b""
+    try:
+        while chunk := client.recv(65536):
+            received += chunk
+    except ConnectionResetError:  # reset after the server's answer
+        pass
+    return received
+
+
+def giant_header(port: int, size: int = 8_000_000) -> bytes:
+    """Send a header line of ``size`` bytes (or until refused) and return the answer."""
+    client = opened(port, b"GET /health HTTP/1.1\r\nX-Pad: ")
+    try:
+        for _ in range(size // 65536):
+            client.sendall(b"a" * 65536)
+    except (BrokenPipeError, ConnectionResetError):  # refused while the header arrived
+        pass
+    return answer(client)
+
+
+def trickle(clients: list[socket.socket], stop: threading.Event) -> None:
+    """Send each slow client one more body byte every half second."""
+    while not stop.wait(0.5):
+        for client in clients:
+            with suppress(OSError):
+                client.send(b" ")
+
+
 @contextmanager
-def serving(project: Path, *options: str) -> Iterator[int]:
-    """A real server on a free port of 127.0.0.1; on exit, SIGTERM must stop it promptly."""
+def serving(project: Path, *options: str, log: list[str] | None = None) -> Iterator[int]:
+    """A real server on a free port of 127.0.0.1; on exit, SIGTERM must stop it promptly.
+    Its standard error, read after it stops, is appended to ``log``."""
     port = free_port()
     environment = {**os.environ, "PYTHONPATH": str(project / "src")}
     server = subprocess.Popen(
@@ -102,7 +164,10 @@ def serving(project: Path, *options: str) -> Iterator[int]:
         stopped = time.monotonic()
         server.wait(timeout=15)
     assert time.monotonic() - stopped < 10
-    assert "Traceback" not in server.stderr.read().decode(errors="replace")
+    errors = server.stderr.read().decode(errors="replace")
+    assert "Traceback" not in errors
+    if log is not None:
+        log.append(errors)
 
 
 def test_the_api_survives_hostile_load_and_stops_on_sigterm(reproduced):
@@ -130,3 +195,47 @@ def test_the_limits_are_options_of_serve(reproduced):
         assert post(port, json.dumps([record] * 2).encode())[0] == 200
         assert post(port, json.dumps([record] * 3).encode())[0] == 422  # three records
         assert post(port, json.dumps([record] * 8).encode())[0] == 413  # over 2,000 bytes
+
+
+def under_hostile_connections(port: int, body: bytes, count: int = 200) -> dict[str, list]:
+    """Time ``count`` normal requests (/health and /predict in turn, each on a new
+    connection) while 1,000 idle, 50 slow-body and 10 giant-header clients are
+    connected; then collect what each hostile client was answered."""
+    idle = [opened(port) for _ in range(1000)]
+    slow = [unfinished_post(port) for _ in range(50)]
+    stop = threading.Event()
+    threading.Thread(target=trickle, args=(slow, stop), daemon=True).start()
+    with ThreadPoolExecutor(10) as pool:
+        giants = pool.map(lambda _: giant_header(port), range(10))
+        normal = [get(port, "/health") if i % 2 else post(port, body) for i in range(count)]
+        giant_answers = list(giants)
+    slow_answers = [answer(client) for client in slow]
+    stop.set()
+    idle_answers = [answer(client) for client in idle]
+    return {"normal": normal, "giant": giant_answers, "slow": slow_answers, "idle": idle_answers}
+
+
+def test_the_api_answers_while_hostile_clients_hold_connections(reproduced):
+    with serving(reproduced) as port:
+        seen = under_hostile_connections(port, json.dumps(good_record(reproduced)).encode())
+        header = b"X-Pad: " + b"a" * (MAX_HEAD_BYTES // 2) + b"\r\n\r\n"
+        fits = opened(port, b"GET /health HTTP/1.1\r\nHost: x\r\n" + header)
+        assert answer(fits).startswith(b"HTTP/1.1 200 ")
+        idle, started = opened(port), time.monotonic()
+        assert answer(idle) == b""  # closed by the server, with nothing to say
+        assert IDLE_SECONDS - 1 < time.monotonic() - started < IDLE_SECONDS + 3
+    assert {status for status, _ in seen["normal"]} == {200}
+    assert statistics.quantiles([seconds for _, seconds in seen["normal"]], n=100)[98] < 1.0
+    assert all(reply.startswith(b"HTTP/1.1 431 ") for reply in seen["giant"]), seen["giant"]
+    assert all(reply.startswith(b"HTTP/1.1 408 ") for reply in seen["slow"])
+    assert b"not received within" in seen["slow"][0]
+    assert seen["idle"] == [b""] * 1000
+
+
+def test_sigterm_drops_the_requests_still_arriving_with_one_line_each(reproduced):
+    log: list[str] = []
+    with serving(reproduced, log=log) as port:
+        arriving = [unfinished_post(port, sent=10) for _ in range(40)]
+        assert get(port, "/health")[0] == 200  # every request above has reached the server
+    dropped = [line for line in log[0].splitlines() if "request being received is dropped" in line]
+    assert len(dropped) == len(arriving)

@@ -22,11 +22,12 @@ from typing import Annotated, Any, ClassVar, Literal, Optional, Union
 
 import numpy as np
 import pandas as pd
-from fastapi import Body, FastAPI, HTTPException, Request
+from fastapi import Body, FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
+from starlette.requests import ClientDisconnect
 
 from ..core import paths
 from ..core.config import Column, Data, Params, load_params
@@ -262,12 +263,18 @@ class NoRepeatedKeys(APIRoute):
 
         async def checked(request: Request) -> Any:
             try:
-                json.loads(await request.body() or b"null", object_pairs_hook=no_repeats)
+                body = await request.body()
+            except ClientDisconnect:  # gone, timed out or stopping: guard.py logged why
+                return Response(status_code=400)
+            try:
+                parsed = json.loads(body or b"null", object_pairs_hook=no_repeats)
             except RepeatedKey as key:
                 msg = f"{str(key)!r} is given more than once in one record"
                 return refusal([{"loc": ["body", str(key)], "msg": msg, "type": "repeated_key"}])
             except ValueError:
                 pass  # not JSON: FastAPI's own parsing says so
+            else:
+                request._json = parsed  # starlette's cache: FastAPI does not parse it again
             return await handler(request)
 
         return checked
@@ -340,6 +347,16 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(args.max_body_bytes, args.max_records, args.docs)  # a bad model stops it
     import uvicorn
 
+    from .guard import IDLE_SECONDS, SPARE_FILES, GuardedHttp, open_file_limit
+
+    GuardedHttp.max_connections = open_file_limit() - SPARE_FILES
     gc.freeze()  # full collections skip all loaded by now: shorter pauses in large requests
     # Open requests get a few seconds to finish after SIGTERM, then the server stops.
-    uvicorn.run(app, host=args.host, port=args.port, timeout_graceful_shutdown=5)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        http=GuardedHttp,
+        timeout_keep_alive=IDLE_SECONDS,
+        timeout_graceful_shutdown=5,
+    )
