@@ -30,7 +30,11 @@ import pytest
 from helpers import free_port
 
 from {{ cookiecutter.package_name }}.core.config import load_params
-from {{ cookiecutter.package_name }}.ops.guard import IDLE_SECONDS, MAX_HEAD_BYTES, READ_SECONDS
+from {{ cookiecutter.package_name }}.ops.guard import (
+    IDLE_SECONDS,
+    MAX_HEAD_BYTES,
+    READ_SECONDS,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -21,6 +21,8 @@ from {{ cookiecutter.package_name }}.core.compose import (
     main,
 )
 from {{ cookiecutter.package_name }}.core.config import (
+    DATA_DIRS_VARIABLE,
+    Data,
     flatten,
     load_params,
     read_params,
@@ -54,6 +56,20 @@ def test_check_names_the_keys_that_drifted(tmp_path):
     drifted = tmp_path / "params.yaml"
     drifted.write_text(yaml.safe_dump(params), encoding="utf-8")
     assert check(drifted, CONF) == ["extra", "split.test_size"]
+
+
+def test_raw_data_outside_the_project_needs_its_directory_listed(monkeypatch, tmp_path):
+    data = read_params(ROOT / "params.yaml")["data"]
+    shared = tmp_path / "shared"
+    monkeypatch.delenv(DATA_DIRS_VARIABLE, raising=False)
+    for outside in (str(shared / "raw.csv"), "../raw.csv", "data/../../raw.csv"):
+        with pytest.raises(ValueError, match="must be inside the project"):
+            Data.model_validate({**data, "raw_path": outside})
+    assert Data.model_validate({**data, "raw_path": "data/raw/../raw/x.csv"})
+    monkeypatch.setenv(DATA_DIRS_VARIABLE, f"/elsewhere:{shared}")
+    assert Data.model_validate({**data, "raw_path": str(shared / "raw.csv")})
+    with pytest.raises(ValueError, match="must be inside the project"):
+        Data.model_validate({**data, "raw_path": str(tmp_path / "raw.csv")})
 
 
 @pytest.mark.parametrize("choice", sorted(p.stem for p in (CONF / "model").glob("*.yaml")))

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ RAW = load_params(PROJECT_ROOT / "params.yaml").data.raw_path
 MODEL = Path("models/model.skops")
 RESULTS = ("data", "models", "reports")
 MODEL_ARGUMENT = "{{ 'C' if cookiecutter.task == 'classification' else 'alpha' }}"
+MARKERS = ", ".join(f"m{i}" for i in range(30_000))  # missing-value markers, 230 KB
 MAX_MESSAGE = 3000  # characters: one paragraph, not an echo of the input
 
 
@@ -72,6 +74,25 @@ def replace_text(pattern: str, new: str) -> Callable[[bytes], bytes]:
     return change
 
 
+def alias_bomb(content: bytes) -> bytes:
+    """A "billion laughs": nine lines whose aliases expand to 9**9 values."""
+    lines, previous = [b"bomb:", b"  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]"], b"a"
+    for name in b"bcdefghi":
+        alias = b"*" + previous
+        lines.append(b"  %c: &%c [%s]" % (name, name, b", ".join([alias] * 9)))
+        previous = bytes([name])
+    return content + b"\n" + b"\n".join(lines) + b"\n"
+
+
+def quoted_newlines_then_a_bad_value(content: bytes) -> bytes:
+    """Row 2's last field becomes a quoted value over three lines; row 11 gets an unknown
+    island, so it sits on line 14 of the file, not line 12."""
+    lines = content.split(b"\n")
+    lines[2] = lines[2].rsplit(b",", 1)[0] + b',"a note\nover\nthree lines"'
+    lines[11] = lines[11].replace(b"Torgersen", b"Atlantis", 1)
+    return b"\n".join(lines)
+
+
 def untrusted_model(_: bytes) -> bytes:
     """A valid skops file holding a type skops itself trusts but the project does not list."""
     import skops.io as sio
@@ -110,6 +131,28 @@ CASES = [
     Case("a YAML error in params.yaml, checked by compose", Path("params.yaml"),
          lambda content: content + b"data: [\n",
          ("-m", PACKAGE, "compose", "--check"), ("params.yaml, line", "not valid YAML")),
+    Case("a YAML alias bomb in params.yaml", Path("params.yaml"), alias_bomb,
+         ("-m", f"{PACKAGE}.stages.split"), ("params.yaml: its aliases", "expand to over")),
+    Case("a YAML alias bomb in conf/", Path("conf/config.yaml"), alias_bomb,
+         ("-m", PACKAGE, "compose"), ("conf/config.yaml: its aliases", "expand to over")),
+    Case("a 2 MB params.yaml", Path("params.yaml"), lambda content: content + b"#" * 2_000_000,
+         ("-m", f"{PACKAGE}.stages.split"), ("params.yaml: 2", "bytes, over the")),
+    Case("30,000 missing-value markers", Path("params.yaml"),
+         replace_text(r"^  na_values:\n(?:  - .*\n)*", f"  na_values: [{MARKERS}]\n"),
+         ("-m", f"{PACKAGE}.stages.clean"), ("data.na_values", "at most 1000")),
+    Case("raw data outside the project, absolute", Path("params.yaml"),
+         replace_text(r"^  raw_path: .*$", "  raw_path: /etc/passwd"),
+         ("-m", f"{PACKAGE}.stages.clean"), ("data.raw_path", "inside the project")),
+    Case("raw data outside the project, relative", Path("params.yaml"),
+         replace_text(r"^  raw_path: .*$", "  raw_path: ../../../etc/passwd"),
+         ("-m", f"{PACKAGE}.stages.clean"), ("data.raw_path", "inside the project")),
+    Case("a 200 KB header name", RAW, lambda content: b"X" * 200_000 + b"," + content,
+         ("-m", f"{PACKAGE}.stages.clean"), ("line 1 (the header)", "field larger")),
+    Case("a 3 MB first line with no line end", RAW, lambda _: b"a," * 1_500_000,
+         ("-m", f"{PACKAGE}.stages.clean"), ("line 1: over", "no line end")),
+    Case("a bad value after a quoted value over three lines", RAW,
+         quoted_newlines_then_a_bad_value,
+         ("-m", f"{PACKAGE}.stages.clean"), ("'Atlantis' (line 14)",)),
     Case("an unknown top-level key in conf/", Path("conf/config.yaml"),
          replace_text(r"^task:", "tsk:"),
          ("-m", PACKAGE, "compose"), ("tsk: not a key the template knows",)),
@@ -163,6 +206,30 @@ def test_every_fault_ends_in_one_clear_message_and_changes_no_result(reproduced)
     status = command(project, "-m", "dvc", "status", "--json")
     assert json.loads(status.stdout) == {}, status.stdout  # DVC agrees: nothing half-written
     assert not (project / "predictions.parquet").exists()
+
+
+def test_a_full_disk_names_the_file_and_keeps_the_old_one(reproduced):
+    """A file size limit makes the kernel refuse the model's write (EFBIG), as a full
+    disk (ENOSPC) or a read-only one (EROFS) would, which a test cannot arrange unprivileged."""
+    import resource
+    import signal
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # refuse the write, not kill
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))
+
+    before = results(reproduced)
+    done = subprocess.run(
+        [sys.executable, "-m", f"{PACKAGE}.stages.train"], cwd=reproduced, capture_output=True,
+        text=True, env={**os.environ, "PYTHONPATH": str(reproduced / "src")},
+        preexec_fn=small_files, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"{MODEL} could not be written (File too large): its previous version is intact" in (
+        done.stderr
+    )
+    assert results(reproduced) == before
+    assert not list((reproduced / MODEL.parent).glob(".*.tmp"))
 
 
 def test_the_debug_variable_shows_the_traceback(reproduced):

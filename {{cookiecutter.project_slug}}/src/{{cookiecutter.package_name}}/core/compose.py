@@ -13,10 +13,11 @@ from typing import Any
 
 import yaml
 
-from .config import Params, differing_keys, parse, read_params, yaml_error
+from .config import Params, differing_keys, parse, read_params
 from .errors import ConfigError
 from .files import write_text
 from .paths import CONF, PARAMS
+from .yaml_files import read_yaml, yaml_error
 
 CONFIG_NAME = "config"
 COMMAND = f"python -m {__package__.split('.')[0]} compose"
@@ -31,6 +32,8 @@ def compose_params(overrides: list[str] = (), config_dir: Path = CONF) -> dict[s
 
     if not (config_dir / f"{CONFIG_NAME}.yaml").is_file():
         raise ConfigError(f"{config_dir / CONFIG_NAME}.yaml not found: run from the project root")
+    for path in sorted(config_dir.rglob("*.yaml")):  # bounded reads before Hydra walks them
+        read_yaml(path)
     try:
         with initialize_config_dir(config_dir=str(config_dir.resolve()), version_base=None):
             config = compose(config_name=CONFIG_NAME, overrides=list(overrides))

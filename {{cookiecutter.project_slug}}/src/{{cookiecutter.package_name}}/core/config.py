@@ -8,10 +8,10 @@ a missing key stops a command before any work, naming the params.yaml key.
 from __future__ import annotations
 
 import codecs
+import os
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -24,6 +24,7 @@ from pydantic import (
 
 from .errors import ConfigError, shorten
 from .paths import PARAMS
+from .yaml_files import read_yaml
 
 
 class Section(BaseModel):
@@ -61,10 +62,26 @@ class Column(Section):
     recode: dict[str, Any] = {}  # raw -> clean category values
 
 
+# Absolute directories, separated by os.pathsep, that data.raw_path may name besides
+# the project's own folder (a shared data disk, say).
+DATA_DIRS_VARIABLE = "{{ cookiecutter.package_name | upper }}_DATA_DIRS"
+MAX_MARKERS, MAX_MARKER_LENGTH = 1000, 100  # na_values: the CSV reader's limits are lower
+
+
+def outside_the_project(path: Path) -> bool:
+    """Whether ``path`` leaves the project (``..``, or absolute) for a directory not
+    listed in ``DATA_DIRS_VARIABLE``."""
+    plain = Path(os.path.normpath(path))
+    if not plain.is_absolute():
+        return plain.parts[:1] == ("..",)
+    allowed = [Path(d) for d in os.environ.get(DATA_DIRS_VARIABLE, "").split(os.pathsep) if d]
+    return not any(plain.is_relative_to(directory) for directory in allowed)
+
+
 class Data(Section):
     raw_path: Path
     target: str
-    na_values: list[str] = []
+    na_values: list[str] = Field([], max_length=MAX_MARKERS)
     encoding: str = "utf-8"  # any Python codec name: latin-1, cp1252, utf-16, ...
     delimiter: str = Field(",", min_length=1, max_length=1)
     decimal: Literal[".", ","] = "."  # the decimal mark of the file's numbers
@@ -72,6 +89,24 @@ class Data(Section):
     # Headers the file has but nothing reads (an exported row index, notes): the API
     # accepts a raw row holding them, and refuses any other undeclared key.
     unread_columns: list[str] = []
+
+    @field_validator("raw_path")
+    @classmethod
+    def _inside_the_project(cls, path: Path) -> Path:
+        if outside_the_project(path):
+            raise ValueError(
+                "the raw data must be inside the project (a path relative to its root, "
+                f"not leaving it), or under a directory listed in {DATA_DIRS_VARIABLE}"
+            )
+        return path
+
+    @field_validator("na_values")
+    @classmethod
+    def _short_markers(cls, markers: list[str]) -> list[str]:
+        if long := [marker for marker in markers if len(marker) > MAX_MARKER_LENGTH]:
+            limit = f"over {MAX_MARKER_LENGTH} characters"
+            raise ValueError(f"a missing-value marker {limit}: {shorten(long[0])}")
+        return markers
 
     @field_validator("encoding")
     @classmethod
@@ -272,21 +307,6 @@ def parse(model: type[Section], raw: Any, source: object, prefix: str = "") -> A
             shown = "" if isinstance(value, (dict, list)) else f" (got {shorten(value)})"
             lines.append(f"  {key}: {message}{shown}" if key else f"  {message}")
         raise ConfigError("\n".join(lines)) from None
-
-
-def read_yaml(path: Path) -> Any:
-    """A YAML file's content, or a ConfigError with the file and line of a syntax error."""
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise yaml_error(error, path) from None
-
-
-def yaml_error(error: yaml.YAMLError, path: object) -> ConfigError:
-    """A YAML syntax error as one line: file, line, column and the problem."""
-    mark = getattr(error, "problem_mark", None)
-    where = f"{path}, line {mark.line + 1}, column {mark.column + 1}" if mark else str(path)
-    return ConfigError(f"{where}: not valid YAML: {getattr(error, 'problem', None) or error}")
 
 
 def read_params(path: Path = PARAMS) -> dict[str, Any]:

@@ -7,6 +7,7 @@ file that DVC, or the next stage, could mistake for a result.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -21,6 +22,9 @@ from .errors import DataError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+# Why a write can fail that the user can fix: no space, a read-only or forbidden place.
+UNWRITABLE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
 
 
 def temporary_files(target: Path) -> list[Path]:
@@ -52,18 +56,19 @@ def atomic_path(target: Path, directory: bool = False) -> Iterator[Path]:
     name matches ``.*.tmp``, which .gitignore and .dvcignore leave out; stale ones from an
     earlier, killed write of the same target are removed first.
     """
-    target = Path(target).absolute()  # a Dask worker may run in another directory
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for stale in temporary_files(target):
-        remove(stale)
-    prefix, where = f".{target.name}.", target.parent
-    if directory:
-        temporary = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=where))
-    else:
-        handle, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=where)
-        os.close(handle)
-        temporary = Path(name)
+    shown, target = target, Path(target).absolute()  # a Dask worker may run elsewhere
+    temporary = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for stale in temporary_files(target):
+            remove(stale)
+        prefix, where = f".{target.name}.", target.parent
+        if directory:
+            temporary = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=where))
+        else:
+            handle, name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=where)
+            os.close(handle)
+            temporary = Path(name)
         yield temporary
         os.chmod(temporary, default_mode(directory))  # mkstemp and mkdtemp make 0600, 0700
         if target.is_dir() or (directory and target.exists()):  # no rename over: swap
@@ -73,8 +78,24 @@ def atomic_path(target: Path, directory: bool = False) -> Iterator[Path]:
             remove(old)
         else:
             os.replace(temporary, target)
+    except OSError as error:
+        reason = unwritable(error)
+        if reason is None:
+            raise
+        kept = "its previous version is intact" if target.exists() else "nothing was written"
+        raise DataError(f"{shown} could not be written ({reason}): {kept}") from None
     finally:
-        remove(temporary)
+        if temporary is not None:
+            remove(temporary)
+
+
+def unwritable(error: OSError) -> str | None:
+    """Why ``error`` stopped a write, when it is a reason the user can fix (pyarrow
+    raises OSError with the reason in its message only)."""
+    for number in UNWRITABLE:
+        if error.errno == number or os.strerror(number) in str(error):
+            return os.strerror(number)
+    return None
 
 
 def write_with(target: Path, writer: Callable[[Path], None]) -> None:

@@ -26,7 +26,7 @@ import yaml
 from pandas.tseries.api import guess_datetime_format
 
 from ..core.compose import compose_params, to_yaml
-from ..core.config import Column, Params, parse
+from ..core.config import DATA_DIRS_VARIABLE, Column, Params, outside_the_project, parse
 from ..core.errors import ConfigError, DataError
 from ..core.files import write_text
 from ..core.paths import CONF, PARAMS
@@ -352,6 +352,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--force", action="store_true", help="overwrite existing drafts")
     args = parser.parse_args(argv)
+    if outside_the_project(args.csv):
+        raise ConfigError(
+            f"{args.csv} is outside the project: copy it under data/raw/ (then `dvc add` it), "
+            f"or list its directory in {DATA_DIRS_VARIABLE}"
+        )
     task = compose_params()["task"]
     if args.task and args.task != task:
         raise ConfigError(

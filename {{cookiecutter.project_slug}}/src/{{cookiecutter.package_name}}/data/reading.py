@@ -17,6 +17,7 @@ from ..core.errors import ConfigError, DataError, shorten
 from .blocks import Block
 
 LONG_ROW_BLOCK = 1 << 28  # bytes read at once when one row is longer than pyarrow's 1 MB
+MAX_HEADER_CHARS = 1 << 20  # a first line longer than this is not a header row
 SHOWN_COLUMNS = 30  # header names listed when a declared column is missing
 
 
@@ -30,6 +31,7 @@ class RowTooLong(DataError):
 
 def read_header(path: Path, encoding: str = "utf-8", delimiter: str = ",") -> list[str]:
     import csv
+    import io
 
     if not path.is_file():
         raise DataError(f"{path} not found")
@@ -38,7 +40,16 @@ def read_header(path: Path, encoding: str = "utf-8", delimiter: str = ",") -> li
     except LookupError:
         raise ConfigError(f"unknown encoding {encoding!r} for {path}") from None
     with path.open(encoding=encoding, errors="replace", newline="") as handle:
-        header = next(csv.reader(handle, delimiter=delimiter), None)
+        start = handle.read(MAX_HEADER_CHARS + 1)  # a quoted header name may hold a newline
+    if len(start) > MAX_HEADER_CHARS and "\n" not in start and "\r" not in start:
+        raise DataError(
+            f"{path}, line 1: over {MAX_HEADER_CHARS} characters with no line end: expected "
+            "a CSV file whose first line is its header"
+        )
+    try:
+        header = next(csv.reader(io.StringIO(start), delimiter=delimiter), None)
+    except csv.Error as error:  # a header name over the csv module's field limit
+        raise DataError(f"{path}, line 1 (the header): {error}") from None
     if not header:
         raise DataError(f"{path} is empty: expected a CSV file with a header row")
     return header

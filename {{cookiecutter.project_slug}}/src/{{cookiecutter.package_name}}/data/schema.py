@@ -197,20 +197,26 @@ class RawSchema:
     def describe(self, failures: pd.DataFrame, raw: pd.DataFrame, source: Any) -> str:
         """One line per (column, check): the offending raw values and where each sits."""
         lines = [f"{source} breaks the declared schema (conf/data/):"]
-        for (column, check), group in failures.groupby(["column", "check"], sort=False):
+        groups = failures.groupby(["column", "check"], sort=False)
+        shown_rows = {int(i) for _, group in groups for i in group["index"].head(SHOWN_FAILURES)}
+        where = self.places(shown_rows, source)
+        for (column, check), group in groups:
             shown = group["index"].head(SHOWN_FAILURES)
             values = ", ".join(
-                f"{raw_value(raw.at[index, column])} ({self.place(index)})" for index in shown
+                f"{raw_value(raw.at[index, column])} ({where[int(index)]})" for index in shown
             )
             more = f" and {len(group) - len(shown)} more" if len(group) > len(shown) else ""
             lines.append(f"  column {column!r} fails {check}: {values}{more}")
         return "\n".join(lines)
 
-    def place(self, index: int) -> str:
-        """Where row ``index`` is: its CSV line (line 1 is the header), or its Parquet row."""
-        return (
-            f"line {line_of(int(index))}" if self.rows_named == "line" else f"row {int(index) + 1}"
-        )
+    def places(self, rows: set[int], source: Any) -> dict[int, str]:
+        """Where each row is: its CSV line (line 1 is the header), or its Parquet row."""
+        if self.rows_named == "row":
+            return {index: f"row {index + 1}" for index in rows}
+        lines = {}
+        if isinstance(source, Path) and source.is_file() and rows:
+            lines = physical_lines(source, rows, self.encoding, self.delimiter)
+        return {index: f"line {lines.get(index, line_of(index))}" for index in rows}
 
     def pandera(self) -> Any:
         """A pandera schema of the checks on parsed columns, keyed by raw (source) name."""
@@ -280,6 +286,35 @@ class RawSchema:
 def line_of(index: Any) -> Any:
     """The CSV line of row ``index`` (a number or an array): line 1 is the header."""
     return index + 2
+
+
+def physical_lines(path: Path, rows: set[int], encoding: str, delimiter: str) -> dict[int, int]:
+    """The line each row starts on, as an editor numbers them: line ends inside quoted
+    values count, and blank lines (which the reader skips) too. Empty when the file has no
+    quote and no blank line, or when it cannot be scanned: every row is then ``line_of``."""
+    import csv
+
+    with path.open("rb") as handle:
+        chunks = iter(lambda: handle.read(1 << 20), b"")
+        if not any(b'"' in c or b"\n\n" in c or b"\n\r\n" in c for c in chunks):
+            return {}
+    lines, index, last = {}, 0, max(rows)
+    with path.open(encoding=encoding, errors="replace", newline="") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        try:
+            next(reader, None)  # the header
+            start = reader.line_num + 1
+            for row in reader:
+                if row:  # a blank line is no row
+                    if index in rows:
+                        lines[index] = start
+                    if index == last:
+                        break
+                    index += 1
+                start = reader.line_num + 1
+        except csv.Error:  # a field over the csv module's limit: no exact lines
+            return {}
+    return lines
 
 
 def concat_failures(failures: list[pd.DataFrame]) -> pd.DataFrame:

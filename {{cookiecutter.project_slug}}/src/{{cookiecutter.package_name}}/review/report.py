@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from ..core import paths
-from ..core.config import Limit, differing_keys, flatten, load_params, parse, read_yaml
+from ..core.config import Limit, differing_keys, flatten, load_params, parse
 from ..core.errors import PipelineError
 from ..core.markdown import MISSING, number, table
+from ..core.yaml_files import read_yaml
 from ..evaluation import BASELINE, beats_baseline
 from . import actions
 from .gate import Verdict, check_limits

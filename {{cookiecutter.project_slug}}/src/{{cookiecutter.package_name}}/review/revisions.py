@@ -11,9 +11,8 @@ import subprocess
 import sys
 from typing import Any
 
-import yaml
-
 from ..core.errors import PipelineError
+from ..core.yaml_files import parse_yaml
 
 
 def run(*command: str, shown: str | None = None) -> subprocess.CompletedProcess:
@@ -43,4 +42,4 @@ def read_at(revision: str, path: str) -> str | None:
 
 def yaml_at(revision: str, path: str) -> Any:
     text = read_at(revision, path)
-    return None if text is None else yaml.safe_load(text)
+    return None if text is None else parse_yaml(text, f"{revision}:{path}")
