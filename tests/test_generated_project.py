@@ -34,13 +34,27 @@ COMBINATIONS = [
 
 # The defaults' whole suite runs as the checks workflow's `uv run pytest` step, in
 # test_workflows.py; running it (or its fast layer) here as well would only repeat it.
-# Without operations, the dask engine's and the fault corpus's modules run the same stage
-# code on the same data as the defaults' (they only lack the prediction and API cases):
-# that run collects them, so their rendering is checked, but runs none of their cases.
-SAME_AS_DEFAULTS = ["tests/test_dask_engine.py", "tests/test_faults.py"]
+# The other whole suites leave out the cases that run the same code on the same data as
+# the defaults' (collecting them still checks their rendering): without operations, the
+# dask engine's and the fault corpus's modules and the real-export reproduction; without
+# demo data, the real-export reproduction and the API's hostile-connection cases, which
+# do not depend on the data.
+SAME_AS_DEFAULTS = {
+    "no-operations": [
+        "tests/test_dask_engine.py",
+        "tests/test_faults.py",
+        "tests/test_real_exports.py::test_a_pandas_export_reproduces_without_hand_edits",
+    ],
+    "classification-no-data": [
+        "tests/test_real_exports.py::"
+        "test_a_pandas_export_reproduces_serves_and_monitors_without_hand_edits",
+        "tests/test_api_load.py::test_the_api_answers_while_hostile_clients_hold_connections",
+        "tests/test_api_load.py::test_sigterm_drops_the_requests_still_arriving_with_one_line_each",
+    ],
+}
 WHOLE_SUITE = {
-    "no-operations": [option for path in SAME_AS_DEFAULTS for option in ("--deselect", path)],
-    "classification-no-data": [],
+    name: [option for path in paths for option in ("--deselect", path)]
+    for name, paths in SAME_AS_DEFAULTS.items()
 }
 
 
@@ -48,6 +62,9 @@ WHOLE_SUITE = {
 def test_generated_tests_pass(baked, answers, request):
     project = baked(**answers)
     layer = WHOLE_SUITE.get(request.node.callspec.id, ["-m", "not slow"])
+    for left_out in SAME_AS_DEFAULTS.get(request.node.callspec.id, []):  # no stale names
+        file, _, name = left_out.partition("::")
+        assert (f"def {name}(" if name else "def test_") in (project / file).read_text()
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *layer]
     result = run(command, cwd=project)
     summary = result.stdout.strip().splitlines()[-1]
