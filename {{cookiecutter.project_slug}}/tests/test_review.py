@@ -181,6 +181,20 @@ def test_a_model_below_the_baseline_is_named_and_fails_the_gate_if_set(project_c
     assert f"| {low:g} | must beat the {BASELINE}" in markdown
 
 
+def test_the_baseline_check_uses_the_base_branchs_primary_metric(project_copy):
+    """A pull request that moves primary_metric to one it wins on is judged on the base's."""
+    params = yaml.safe_load(Path("params.yaml").read_text())
+    params["review"]["primary_metric"] = LOSS  # the pull request's choice, which it wins on
+    Path("params.yaml").write_text(yaml.safe_dump(params))
+    scores = {SCORE: 0.2, LOSS: 0.1, "baseline": {SCORE: 0.4, LOSS: 0.9}}
+    Path("reports").mkdir(exist_ok=True)
+    Path("reports/metrics.json").write_text(json.dumps(scores))
+    assert baseline_verdict(params).passed
+    params["review"]["primary_metric"] = SCORE  # the base's choice, which it loses on
+    verdict = baseline_verdict(params)
+    assert (verdict.metric, verdict.passed) == (f"{SCORE} (base: the baseline)", False)
+
+
 def test_comment_body_is_marked_once_and_fits_githubs_limit():
     assert comment_body(f"{MARKER}\nhello").count(MARKER) == 1
     assert comment_body("hello").startswith(MARKER)

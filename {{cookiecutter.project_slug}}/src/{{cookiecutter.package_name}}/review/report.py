@@ -169,17 +169,20 @@ def limits_for(base: str, base_params: Any) -> tuple[dict[str, Limit], str]:
 
 def baseline_verdict(base_params: Any) -> Verdict | None:
     """Whether the model beats the {{ 'majority class' if cookiecutter.task == 'classification' else 'training mean' }} on the primary metric, as a verdict of
-    the gate when ``review.beat_baseline`` is on (the base branch's setting, when it has
-    one, so a pull request cannot switch it off for itself)."""
+    the gate when ``review.beat_baseline`` is on. The base branch's ``beat_baseline`` and
+    ``primary_metric`` apply, when it has them, so a pull request cannot switch the check
+    off, or move it to a metric it wins on, for itself."""
     review = load_params().review
-    gate = ((base_params or {}).get("review") or {}).get("beat_baseline", review.beat_baseline)
+    base_review = (base_params or {}).get("review") or {}
+    gate = base_review.get("beat_baseline", review.beat_baseline)
+    metric = base_review.get("primary_metric", review.primary_metric)
     metrics = read_yaml(paths.METRICS)
-    beats = beats_baseline(metrics, review.primary_metric)
+    beats = beats_baseline(metrics, metric)
     if beats is None:
         return None
-    baseline, model = metrics["baseline"][review.primary_metric], metrics[review.primary_metric]
+    baseline, model = metrics["baseline"][metric], metrics[metric]
     rule = f"must beat the {BASELINE}" + ("" if gate else " (reported only: beat_baseline off)")
-    name = f"{review.primary_metric} (base: the baseline)"
+    name = f"{metric} (base: the baseline)"
     return Verdict(name, baseline, model, rule, beats, gate)
 
 
