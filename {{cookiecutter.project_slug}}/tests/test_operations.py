@@ -8,15 +8,18 @@ import numpy as np
 import pandas as pd
 import pydantic
 import pytest
-from helpers import LOSS, SCORE, TABULAR_TARGET
+from helpers import LOSS, SCORE, TABULAR_TARGET, make_tabular
 
 from {{ cookiecutter.package_name }}.core.config import Limit, Monitor, Params
 from {{ cookiecutter.package_name }}.core.errors import DataError
 from {{ cookiecutter.package_name }}.data.schema import RawSchema
 from {{ cookiecutter.package_name }}.drift import compare, profile, psi
+from {{ cookiecutter.package_name }}.evaluation import METRICS, predict, score_predictions
+from {{ cookiecutter.package_name }}.modeling import model_inputs
 from {{ cookiecutter.package_name }}.ops import serve
 from {{ cookiecutter.package_name }}.ops.champion import decide
 from {{ cookiecutter.package_name }}.ops.monitor import drift_report, reasons
+from {{ cookiecutter.package_name }}.ops.performance import performance, resampled_scores
 from {{ cookiecutter.package_name }}.ops.predict import predict_frame
 from {{ cookiecutter.package_name }}.ops.serve import Batcher, record_model
 from {{ cookiecutter.package_name }}.stages.profile import reference_profile
@@ -184,6 +187,63 @@ def test_psi_waits_for_values_and_many_levels_do_not_cry_wolf():
     shifted = training.assign(gappy=training.gappy + 15, country="c0")
     flagged = [report(shifted.sample(300, replace=True, random_state=s)) for s in range(20)]
     assert all(set(draw["drifted_columns"]) == {"country", "gappy"} for draw in flagged)
+
+
+def noisy_tabular(rows: int, seed: int) -> pd.DataFrame:
+    """``tabular`` with a fifth of the labels drawn at random and a noisy amount: a model
+    that is good, not perfect, as real ones are."""
+    frame = make_tabular(rows, seed)
+    rng = np.random.default_rng(seed + 100)
+    flipped = rng.random(rows) < 0.2
+    frame.loc[flipped, "label"] = rng.choice(["high", "mid", "low"], flipped.sum())
+    return frame.assign(amount=frame.amount + rng.normal(scale=2.0, size=rows))
+
+
+def test_performance_on_labelled_batches_rarely_cries_wolf_and_catches_wrong_labels(params_with):
+    """Over 100 seeded batches drawn from a test split: at most 5 flagged at 50 rows and
+    at 500; with the batch's labels permuted, at least 95 of 100 flagged at 50 rows."""
+    params = params_with()
+    model, _, _ = fit_or_tune(noisy_tabular(400, seed=0), params)
+    test = noisy_tabular(200, seed=1)
+    predicted = predict(model, model_inputs(test, params.features))
+    test_scores = score_predictions(test[TABULAR_TARGET].to_numpy(), predicted)
+    name, rng = params.review.primary_metric, np.random.default_rng(0)
+
+    def status(rows: int, seed: int, permuted: bool = False) -> str:
+        picked = rng.integers(0, len(test), rows)
+        labels = test[TABULAR_TARGET].to_numpy()[picked]
+        labels = rng.permutation(labels) if permuted else labels
+        batch = pd.Series(labels)
+        found = performance(batch, predicted.take(picked), test_scores, name, THRESHOLDS, seed)
+        return found["status"]
+
+    alarms = {rows: sum(status(rows, s) != "ok" for s in range(100)) for rows in (50, 500)}
+    caught = sum(status(50, s, permuted=True) == "dropped" for s in range(100))
+    print(f"{name}: false alarms per 100: {alarms}; permuted labels caught: {caught}")
+    assert alarms[50] <= 5 and alarms[500] <= 5
+    assert caught >= 95
+
+
+# Metrics of probabilities (log_loss, roc_auc_ovr) are scored by scikit-learn per resample.
+@pytest.mark.parametrize("name", sorted(set(METRICS) - {"log_loss", "roc_auc_ovr"}))
+def test_resampled_scores_match_resampling_the_rows_one_by_one(name, params_with):
+    """The fast resampling (confusion matrices, weights) gives the bootstrap distribution
+    that scoring each resample of the rows with scikit-learn gives."""
+    params = params_with()
+    model, _, _ = fit_or_tune(noisy_tabular(400, seed=0), params)
+    test = noisy_tabular(80, seed=2)
+    y_true = test[TABULAR_TARGET].to_numpy()
+    predicted = predict(model, model_inputs(test, params.features))
+    fast = resampled_scores(y_true, predicted, name, 2000, seed=0)
+    rng = np.random.default_rng(1)
+    one_by_one = []
+    for _ in range(300):
+        rows = rng.integers(0, len(y_true), len(y_true))
+        one_by_one.append(score_predictions(y_true[rows], predicted.take(rows), [name])[name])
+    quantiles = [0.1, 0.5, 0.9]
+    spread = np.subtract(*np.nanquantile(one_by_one, [0.9, 0.1]))
+    gap = np.abs(np.nanquantile(fast, quantiles) - np.nanquantile(one_by_one, quantiles))
+    assert (gap < 0.25 * spread).all(), (name, gap, spread)
 
 
 LIMITS = {SCORE: Limit(max_drop=0.01), LOSS: Limit(max_rise=0.05)}

@@ -8,6 +8,7 @@ compares them across revisions (``dvc plots diff``).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,23 +95,26 @@ def score(model: Any, inputs: pd.DataFrame, y_true: pd.Series) -> dict:
     return score_predictions(np.asarray(y_true), predict(model, inputs))
 
 
-def score_predictions(y_true: np.ndarray, predicted: Predictions) -> dict[str, float]:
+def score_predictions(
+    y_true: np.ndarray, predicted: Predictions, names: Collection[str] = tuple(METRICS)
+) -> dict[str, float]:
+    """The metrics in ``names`` that ``predicted`` can have (probabilities for some)."""
     y_true, y_pred, classes = label_codes(y_true, predicted.labels, predicted.classes)
-    scores = {
-        "accuracy": metrics.accuracy_score(y_true, y_pred),
-        "balanced_accuracy": metrics.balanced_accuracy_score(y_true, y_pred),
-        "f1_macro": metrics.f1_score(y_true, y_pred, average="macro"),
+    scorers = {
+        "accuracy": lambda: metrics.accuracy_score(y_true, y_pred),
+        "balanced_accuracy": lambda: metrics.balanced_accuracy_score(y_true, y_pred),
+        "f1_macro": lambda: metrics.f1_score(y_true, y_pred, average="macro"),
     }
     if predicted.probabilities is not None:
         y_proba = predicted.probabilities
-        scores["log_loss"] = metrics.log_loss(y_true, y_proba, labels=classes)
+        scorers["log_loss"] = lambda: metrics.log_loss(y_true, y_proba, labels=classes)
         if len(np.unique(y_true)) == len(classes):  # AUC needs every class present
-            scores["roc_auc_ovr"] = (
+            scorers["roc_auc_ovr"] = lambda: (
                 metrics.roc_auc_score(y_true, y_proba[:, 1])
                 if len(classes) == 2
                 else metrics.roc_auc_score(y_true, y_proba, multi_class="ovr", labels=classes)
             )
-    return rounded(scores)
+    return rounded({name: scorer() for name, scorer in scorers.items() if name in names})
 
 
 def label_codes(
@@ -148,15 +152,17 @@ def score(model: Any, inputs: pd.DataFrame, y_true: pd.Series) -> dict:
     return score_predictions(np.asarray(y_true), predict(model, inputs))
 
 
-def score_predictions(y_true: np.ndarray, predicted: Predictions) -> dict[str, float]:
+def score_predictions(
+    y_true: np.ndarray, predicted: Predictions, names: Collection[str] = tuple(METRICS)
+) -> dict[str, float]:
+    """The metrics in ``names``."""
     y_pred = predicted.labels
-    return rounded(
-        {
-            "rmse": metrics.root_mean_squared_error(y_true, y_pred),
-            "mae": metrics.mean_absolute_error(y_true, y_pred),
-            "r2": metrics.r2_score(y_true, y_pred),
-        }
-    )
+    scorers = {
+        "rmse": lambda: metrics.root_mean_squared_error(y_true, y_pred),
+        "mae": lambda: metrics.mean_absolute_error(y_true, y_pred),
+        "r2": lambda: metrics.r2_score(y_true, y_pred),
+    }
+    return rounded({name: scorer() for name, scorer in scorers.items() if name in names})
 {%- endif %}
 
 
@@ -234,13 +240,8 @@ def importance_rows(
     from sklearn.inspection import permutation_importance
 
     result = permutation_importance(model, inputs, y_true, n_repeats=repeats, random_state=seed)
-    frame = pd.DataFrame(
-        {
-            "feature": inputs.columns,
-            "importance": result.importances_mean,
-            "std": result.importances_std,
-        }
-    ).round(DIGITS)
+    mean, std = result.importances_mean, result.importances_std
+    frame = pd.DataFrame({"feature": inputs.columns, "importance": mean, "std": std}).round(DIGITS)
     return frame.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
 
 

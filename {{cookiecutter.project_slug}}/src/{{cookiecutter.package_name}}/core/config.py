@@ -230,6 +230,10 @@ class Monitor(Section):
     missing_rate_increase: float = Field(ge=0)
     min_rows: int = Field(ge=1)
     unseen_share: float = Field(0.05, ge=0, le=1)
+    # Labelled batches (ops/performance.py): how much worse than the test score counts.
+    performance_drop: float = Field(0.05, ge=0)
+    performance_p_value: float = Field(0.01, gt=0, lt=1)
+    resamples: int = Field(1000, ge=100, le=100_000)
 {%- endif %}
 
 

@@ -2,8 +2,9 @@
 
 For each model input: PSI, a two-sample test and the change in missing values
 (drift.py); for the model's predictions on the batch: PSI against its predictions on
-the training data. The batch is cleaned and featurized by the same code as training;
-rows that break the raw schema are reported as violations. Writes
+the training data. A batch that holds the target is also scored against the test
+score (ops/performance.py). The batch is cleaned and featurized by the same code as
+training; rows that break the raw schema are reported as violations. Writes
 ``<output>/drift.json`` and ``<output>/drift.md`` and exits 1 when anything exceeds
 the thresholds in ``monitor`` (conf/monitor/), so a scheduler can act on it.
 """
@@ -11,20 +12,25 @@ the thresholds in ``monitor`` (conf/monitor/), so a scheduler can act on it.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..core import paths
-from ..core.config import Monitor, load_params
+from ..core.config import Data, Monitor, load_params
 from ..core.errors import DataError, PipelineError
 from ..core.files import read_json, write_json, write_text
 from ..core.markdown import MISSING, table
+from ..data import tidy
+from ..data.reading import read_header
 from ..data.schema import RawSchema
 from ..drift import compare
-from ..modeling import load_model, model_version
+from ..evaluation import predict
+from ..modeling import load_model, model_inputs, model_version
 from ..review import actions
+from .performance import describe, performance
 from .predict import predict_rows
 
 DEFAULT_OUTPUT = Path("reports/monitoring")
@@ -84,8 +90,21 @@ def drift_report(
     }
 
 
+def labels_in(source: Path, data: Data) -> pd.Series | None:
+    """The batch's target, parsed and checked as in training (missing where a row has
+    no label yet); None when the batch has no target column."""
+    target = data.columns[data.target]
+    if target.source not in read_header(source, data.encoding, data.delimiter):
+        return None
+    optional = target.model_copy(update={"required": False})
+    schema = replace(RawSchema.of(data), columns={data.target: optional})
+    return tidy(schema.read(source), {data.target: optional})[data.target]
+
+
 def to_markdown(source: Path, report: dict[str, Any]) -> str:
     lines = [f"## Drift report: `{source}`", "", f"**Status: {report['status']}**", ""]
+    if "performance" in report:
+        lines += [describe(report["performance"]), ""]
     if report["schema_violations"]:
         lines += [
             f"{report['invalid_rows']} rows break the raw schema and were left out:",
@@ -135,6 +154,15 @@ def monitor(source: Path, output: Path) -> tuple[dict[str, Any], str]:
         raise DataError(f"no row of {source} passes the schema:\n{violations}")
     batch, predictions = predict_rows(model, valid, params)
     report = drift_report(batch, predictions["prediction"], reference, params.monitor)
+    labels = labels_in(source, params.data)
+    if labels is not None:
+        predicted = predict(model, model_inputs(batch, params.features))
+        y_true = labels.loc[valid.index].reset_index(drop=True)
+        metric, test_scores = params.review.primary_metric, read_json(paths.METRICS)
+        found = performance(y_true, predicted, test_scores, metric, params.monitor, params.seed)
+        report["performance"] = found
+        if found["status"] == "dropped":
+            report["status"] = "performance dropped" + ", drift" * (report["status"] == "drift")
     if violations:
         report["invalid_rows"] = len(raw) - len(valid)
         report["schema_violations"] = violations.splitlines()
@@ -165,8 +193,10 @@ def main(argv: list[str] | None = None) -> None:
     print(markdown)
     if report["status"] != "ok":
         drifted = ", ".join(report["drifted_columns"]) or "none"
+        measured = report.get("performance", {})
+        dropped = f"{describe(measured)} " if measured.get("status") == "dropped" else ""
         raise PipelineError(
-            f"{batch}: {report['status']}; drifted columns: {drifted}; predictions drifted: "
-            f"{'yes' if report['prediction_drift'] else 'no'}; invalid rows: "
+            f"{batch}: {report['status']}. {dropped}Drifted columns: {drifted}; predictions "
+            f"drifted: {'yes' if report['prediction_drift'] else 'no'}; invalid rows: "
             f"{report.get('invalid_rows', 0)} (details in {args.output}/drift.md)"
         )
