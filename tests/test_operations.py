@@ -179,6 +179,40 @@ def test_monitor_flags_an_injected_shift_and_passes_a_fresh_sample(reproduced, t
     result = package(reproduced, "monitor", "--input", str(fresh), "--output", str(tmp_path / "ok"))
     report = json.loads((tmp_path / "ok/drift.json").read_text())
     assert (report["status"], report["drifted_columns"]) == ("ok", []), result.stdout
+    # The rows carry their labels (Species): the model is scored on them too.
+    assert report["performance"]["metric"] == "f1_macro"
+    assert report["performance"]["status"] == "ok" and report["performance"]["score"] > 0.9
+    assert "Performance on 150 labelled rows: `f1_macro`" in result.stdout
+
+    def permuted(raw: pd.DataFrame) -> pd.DataFrame:
+        sample = raw.sample(150, random_state=7)
+        return sample.assign(Species=sample["Species"].sample(frac=1, random_state=1).to_numpy())
+
+    wrong = write_batch(reproduced, tmp_path / "permuted.csv", permuted)
+    out = tmp_path / "permuted"
+    result = package(
+        reproduced, "monitor", "--input", str(wrong), "--output", str(out), check=False
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "performance dropped" in result.stderr and "`f1_macro`" in result.stderr
+    assert json.loads((out / "drift.json").read_text())["drifted_columns"] == []
+
+    # The history remembers each batch once, however often it is checked.
+    history_dir = tmp_path / "history"
+    for batch in (fresh, wrong, fresh):
+        package(
+            reproduced, "monitor", "--input", str(batch), "--output", str(history_dir), check=False
+        )
+    history = pd.read_csv(history_dir / "history.csv")
+    assert list(history["batch"]) == ["permuted.csv", "fresh.csv"]
+    assert list(history["status"]) == ["performance dropped", "ok"]
+    assert (history["f1_macro"] < history["test_f1_macro"]).tolist() == [True, False]
+    readme = (reproduced / "README.md").read_text()
+    plot = "dvc plots show reports/monitoring/history.csv -x batch -y f1_macro"
+    assert plot in readme
+    command = plot.replace("reports/monitoring", str(history_dir)).split()[1:]
+    shown = dvc(*command, "--json", cwd=reproduced)
+    assert "fresh.csv" in shown.stdout and '"f1_macro"' in shown.stdout
 
     shifted = write_batch(reproduced, tmp_path / "shifted.csv", shift)
     out = tmp_path / "shifted"

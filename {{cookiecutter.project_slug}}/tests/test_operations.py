@@ -14,12 +14,19 @@ from {{ cookiecutter.package_name }}.core.config import Limit, Monitor, Params
 from {{ cookiecutter.package_name }}.core.errors import DataError
 from {{ cookiecutter.package_name }}.data.schema import RawSchema
 from {{ cookiecutter.package_name }}.drift import compare, profile, psi
-from {{ cookiecutter.package_name }}.evaluation import METRICS, predict, score_predictions
+from {{ cookiecutter.package_name }}.evaluation import (
+    METRICS,
+    predict,
+    score_predictions,
+)
 from {{ cookiecutter.package_name }}.modeling import model_inputs
 from {{ cookiecutter.package_name }}.ops import serve
 from {{ cookiecutter.package_name }}.ops.champion import decide
 from {{ cookiecutter.package_name }}.ops.monitor import drift_report, reasons
-from {{ cookiecutter.package_name }}.ops.performance import performance, resampled_scores
+from {{ cookiecutter.package_name }}.ops.performance import (
+    performance,
+    resampled_scores,
+)
 from {{ cookiecutter.package_name }}.ops.predict import predict_frame
 from {{ cookiecutter.package_name }}.ops.serve import Batcher, record_model
 from {{ cookiecutter.package_name }}.stages.profile import reference_profile
@@ -222,12 +229,21 @@ def test_performance_on_labelled_batches_rarely_cries_wolf_and_catches_wrong_lab
     print(f"{name}: false alarms per 100: {alarms}; permuted labels caught: {caught}")
     assert alarms[50] <= 5 and alarms[500] <= 5
     assert caught >= 95
+{%- if cookiecutter.task == 'classification' %}
 
 
-# Metrics of probabilities (log_loss, roc_auc_ovr) are scored by scikit-learn per resample.
-@pytest.mark.parametrize("name", sorted(set(METRICS) - {"log_loss", "roc_auc_ovr"}))
+# Metrics of probabilities are scored by scikit-learn per resample: nothing to compare.
+RESAMPLED_AT_ONCE = sorted(set(METRICS) - {"log_loss", "roc_auc_ovr"})
+{%- else %}
+
+
+RESAMPLED_AT_ONCE = sorted(METRICS)
+{%- endif %}
+
+
+@pytest.mark.parametrize("name", RESAMPLED_AT_ONCE)
 def test_resampled_scores_match_resampling_the_rows_one_by_one(name, params_with):
-    """The fast resampling (confusion matrices, weights) gives the bootstrap distribution
+    """Resampling all at once (as counts or weights) gives the bootstrap distribution
     that scoring each resample of the rows with scikit-learn gives."""
     params = params_with()
     model, _, _ = fit_or_tune(noisy_tabular(400, seed=0), params)

@@ -5,8 +5,9 @@ For each model input: PSI, a two-sample test and the change in missing values
 the training data. A batch that holds the target is also scored against the test
 score (ops/performance.py). The batch is cleaned and featurized by the same code as
 training; rows that break the raw schema are reported as violations. Writes
-``<output>/drift.json`` and ``<output>/drift.md`` and exits 1 when anything exceeds
-the thresholds in ``monitor`` (conf/monitor/), so a scheduler can act on it.
+``<output>/drift.json`` and ``<output>/drift.md``, adds the batch to
+``<output>/history.csv`` (ops/history.py), and exits 1 when anything exceeds the
+thresholds in ``monitor`` (conf/monitor/), so a scheduler can act on it.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ..drift import compare
 from ..evaluation import predict
 from ..modeling import load_model, model_inputs, model_version
 from ..review import actions
+from .history import history_row, record
 from .performance import describe, performance
 from .predict import predict_rows
 
@@ -144,8 +146,8 @@ def monitor(source: Path, output: Path) -> tuple[dict[str, Any], str]:
     """The drift report of ``source`` and its Markdown, both written into ``output``."""
     params = load_params()
     reference = read_json(paths.PROFILE)
-    model = load_model(paths.MODEL, params.model)
-    if reference.get("model_version") != model_version(paths.MODEL):
+    model, version = load_model(paths.MODEL, params.model), model_version(paths.MODEL)
+    if reference.get("model_version") != version:
         raise PipelineError(f"{paths.PROFILE} describes another model: run `dvc repro`")
     schema = RawSchema.of(params.data, inputs_only=True)
     raw = schema.read_text(source)
@@ -170,6 +172,7 @@ def monitor(source: Path, output: Path) -> tuple[dict[str, Any], str]:
     markdown = to_markdown(source, report)
     write_json(report, output / "drift.json")
     write_text(markdown, output / "drift.md")
+    record(history_row(source, report, version), output)
     actions.add_to_summary(markdown)
     return report, markdown
 
