@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -197,21 +198,25 @@ def test_monitor_flags_an_injected_shift_and_passes_a_fresh_sample(reproduced, t
     assert "performance dropped" in result.stderr and "`f1_macro`" in result.stderr
     assert json.loads((out / "drift.json").read_text())["drifted_columns"] == []
 
-    # The history remembers each batch once, however often it is checked.
-    history_dir = tmp_path / "history"
+    # The history remembers each batch once, however often it is checked. DVC draws
+    # plots of files inside the project only: this one is removed afterwards.
+    history_dir = reproduced / "reports" / "monitoring-history-test"
     for batch in (fresh, wrong, fresh):
         package(
             reproduced, "monitor", "--input", str(batch), "--output", str(history_dir), check=False
         )
     history = pd.read_csv(history_dir / "history.csv")
-    assert list(history["batch"]) == ["permuted.csv", "fresh.csv"]
-    assert list(history["status"]) == ["performance dropped", "ok"]
-    assert (history["f1_macro"] < history["test_f1_macro"]).tolist() == [True, False]
-    readme = (reproduced / "README.md").read_text()
-    plot = "dvc plots show reports/monitoring/history.csv -x batch -y f1_macro"
-    assert plot in readme
-    command = plot.replace("reports/monitoring", str(history_dir)).split()[1:]
-    shown = dvc(*command, "--json", cwd=reproduced)
+    try:
+        assert list(history["batch"]) == ["permuted.csv", "fresh.csv"]
+        assert list(history["status"]) == ["performance dropped", "ok"]
+        assert (history["f1_macro"] < history["test_f1_macro"]).tolist() == [True, False]
+        readme = (reproduced / "README.md").read_text()
+        plot = "dvc plots show reports/monitoring/history.csv -x batch -y f1_macro"
+        assert plot in readme
+        command = plot.replace("reports/monitoring", str(history_dir)).split()[1:]
+        shown = dvc(*command, "--json", cwd=reproduced)
+    finally:
+        shutil.rmtree(history_dir)
     assert "fresh.csv" in shown.stdout and '"f1_macro"' in shown.stdout
 
     shifted = write_batch(reproduced, tmp_path / "shifted.csv", shift)
