@@ -7,6 +7,7 @@ the generated README documents.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import shutil
 import subprocess
@@ -342,6 +343,48 @@ def test_release_then_champion_challenger_promotes_better_refuses_worse_and_roll
     gto(project, "assign", "model", "--version", "v1.0.0", "--stage", "prod", "--force")
     assert gto(project, "show", "model#prod", "--ref") == "model@v1.0.0"
     assert fetch_prod_model(project, consumer, "rolled-back.skops") == first_model
+    serves_what_is_in_production(project, hashlib.md5(first_model).hexdigest()[:12], tmp_path)
+
+
+def serves_what_is_in_production(project: Path, prod_model: str, tmp_path: Path) -> None:
+    """``predict`` and ``serve`` with ``--stage prod`` use the version in prod, not the
+    working tree's model (here a crippled one); a stage or version with no model is
+    refused in one line."""
+    readme = (project / "README.md").read_text()
+    assert f"python -m {PACKAGE} serve --stage prod" in readme
+    documented = "predict --input new.csv --output predictions.parquet --stage prod"
+    assert f"python -m {PACKAGE} {documented}" in readme
+    output = tmp_path / "prod.parquet"
+    done = package(project, "predict", "--input", RAW, "--output", str(output), "--stage", "prod")
+    assert "(v1.0.0, stage prod)" in done.stdout
+    assert set(pd.read_parquet(output)["model_version"]) == {prod_model}
+    for option in (("--stage", "staging"), ("--version", "v9.9.9")):
+        refused = package(project, "serve", "--port", "1", *option, check=False)
+        assert refused.returncode == 1 and "Traceback" not in refused.stderr
+        assert f"no model is registered in {option[0][2:]} '{option[1]}'" in refused.stderr
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", PACKAGE, "serve", "--port", str(port), "--stage", "prod"],
+        cwd=project, env=tool_env(PYTHONPATH=str(project / "src")),
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                status, metadata = call(f"http://127.0.0.1:{port}/metadata")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert server.poll() is None, server.stderr.read()
+                assert time.monotonic() < deadline, "uvicorn did not start"
+                time.sleep(0.3)
+        assert (metadata["version"], metadata["stage"]) == ("v1.0.0", "prod")
+        assert metadata["model_version"] == prod_model
+        status, answer = call(f"http://127.0.0.1:{port}/predict", raw_records(project / RAW)[:3])
+        assert status == 200 and (answer["version"], answer["stage"]) == ("v1.0.0", "prod")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def test_scoring_stage_from_the_readme_predicts_a_versioned_batch(reproduced, copy_of):

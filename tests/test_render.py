@@ -46,7 +46,7 @@ PACKAGE_FILES = [
 OPERATIONS_PACKAGE_FILES = [
     "drift.py", "stages/profile.py",
     "ops/__init__.py", "ops/champion.py", "ops/guard.py", "ops/monitor.py", "ops/predict.py",
-    "ops/serve.py", "ops/performance.py", "ops/history.py",
+    "ops/serve.py", "ops/performance.py", "ops/history.py", "ops/release.py",
 ]  # fmt: skip
 TEST_FILES = [
     "conftest.py", "test_config.py", "test_featurize_and_split.py", "test_pipeline.py",

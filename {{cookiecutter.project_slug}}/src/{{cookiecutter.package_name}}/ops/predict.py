@@ -9,6 +9,7 @@ the version of the model that made it.
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from ..data.blocks import Block, numbered_blocks
 from ..data.reading import read_header
 from ..data.schema import RawSchema, line_of
 from ..modeling import load_model, model_inputs, model_version, predict_outputs
+from .release import add_release_options, fetch_model_file, find_release
 
 
 def predict_rows(
@@ -78,13 +80,15 @@ def predict_part(block: Block, params: Params, version: str, model: Path, part: 
     return len(predictions)
 
 
-def predict_on_cluster(source: Path, output: Path, params: Params, version: str) -> int:
+def predict_on_cluster(
+    source: Path, output: Path, params: Params, version: str, model: Path = paths.MODEL
+) -> int:
     """Every block of the input predicted on the cluster, into a directory of parts."""
     from ..core.cluster import connect, part_path
     from ..core.files import atomic_path
 
     read_header(source, params.data.encoding, params.data.delimiter)  # missing or unreadable
-    model = paths.MODEL.absolute()
+    model = Path(model).absolute()
     with connect(params.compute) as client, atomic_path(output, directory=True) as folder:
         blocks = numbered_blocks(client, source, params.compute.partition_bytes)
         futures = [
@@ -103,15 +107,20 @@ def main(argv: list[str] | None = None) -> None:
         required=True,
         help="Parquet file to write (with the dask engine, a directory of parts)",
     )
+    add_release_options(parser)
     args = parser.parse_args(argv)
     if args.output.suffix != ".parquet":
         raise PipelineError(f"--output {args.output}: write predictions to a .parquet file")
-    params = load_params()
-    version = model_version(paths.MODEL)
-    if params.compute.engine == "dask":
-        rows = predict_on_cluster(args.input, args.output, params, version)
-    else:
-        predictions = predict_block(None, params, version, args.input, paths.MODEL)
-        write_parquet(predictions, args.output)
-        rows = len(predictions)
-    print(f"predict: {rows} rows with model {version} -> {args.output}")
+    release = find_release(args.stage, args.version)
+    with tempfile.TemporaryDirectory() as folder:
+        model = paths.MODEL if release is None else fetch_model_file(release, Path(folder))
+        params = load_params() if release is None else release.params
+        version = model_version(model)
+        if params.compute.engine == "dask":
+            rows = predict_on_cluster(args.input, args.output, params, version, model)
+        else:
+            predictions = predict_block(None, params, version, args.input, model)
+            write_parquet(predictions, args.output)
+            rows = len(predictions)
+    released = "" if release is None else f" ({release.version}, stage {release.stage or '-'})"
+    print(f"predict: {rows} rows with model {version}{released} -> {args.output}")

@@ -16,8 +16,10 @@ import asyncio
 import difflib
 import gc
 import json
+import tempfile
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Optional, Union
 
 import numpy as np
@@ -37,6 +39,7 @@ from ..data import normalized
 from ..data.schema import RawSchema
 from ..modeling import load_model, model_version
 from .predict import predict_rows
+from .release import Release, add_release_options, fetch_model_file, find_release
 
 # Dates stay text here, as in the CSV: they are parsed the way training parsed them.
 PYTHON_TYPES = {"float": float, "int": int, "category": str, "text": str, "date": str}
@@ -280,14 +283,30 @@ class NoRepeatedKeys(APIRoute):
         return checked
 
 
+def loaded(release: Release | None) -> tuple[Params, Any, str, dict[str, Any]]:
+    """Params, model, model version and metadata: the working tree's, or a release's
+    (its version and stage reported in place of the training metadata, kept in DVC)."""
+    if release is None:
+        params = load_params()
+        model, version = load_model(paths.MODEL, params.model), model_version(paths.MODEL)
+        return params, model, version, read_json(paths.METADATA)
+    with tempfile.TemporaryDirectory() as folder:
+        path = fetch_model_file(release, Path(folder))
+        model, version = load_model(path, release.params.model), model_version(path)
+    served = {"version": release.version, "stage": release.stage, "tag": release.tag}
+    return release.params, model, version, served
+
+
 def create_app(
-    max_body_bytes: int = MAX_BODY_BYTES, max_records: int = MAX_RECORDS, docs: bool = False
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_records: int = MAX_RECORDS,
+    docs: bool = False,
+    release: Release | None = None,
 ) -> FastAPI:
-    """Load the configuration and the model once, then serve them."""
-    params = load_params()
-    model = load_model(paths.MODEL, params.model)
-    version = model_version(paths.MODEL)
-    metadata = read_json(paths.METADATA)
+    """Load the configuration and the model once (``release``: a registered version's),
+    then serve them."""
+    params, model, version, metadata = loaded(release)
+    served = {} if release is None else {"version": release.version, "stage": release.stage}
     Record = record_model(params.data)
     Batch = Annotated[list[Record], Field(min_length=1, max_length=max_records)]  # type: ignore[valid-type]
     schema = RawSchema.of(params.data, inputs_only=True)
@@ -311,7 +330,7 @@ def create_app(
 
     @app.get("/health")
     def health() -> dict[str, str]:
-        return {"status": "ok", "model_version": version}
+        return {"status": "ok", "model_version": version, **served}
 
     @app.get("/metadata")
     def model_metadata() -> dict[str, Any]:
@@ -324,7 +343,7 @@ def create_app(
             rows = await batcher.submit([record.model_dump(by_alias=True) for record in records])
         except PipelineError as error:  # a value the schema refuses beyond pydantic's checks
             return refusal([{"loc": ["body"], "msg": str(error), "type": "schema"}])
-        payload = {"model_version": version, "predictions": rows}
+        payload = {"model_version": version, **served, "predictions": rows}
         return JSONResponse(content=payload)  # plain JSON types: no encoder pass needed
 
     return app
@@ -343,8 +362,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--docs", action="store_true", help="serve /docs, /redoc and /openapi.json (off)"
     )
+    add_release_options(parser)
     args = parser.parse_args(argv)
-    app = create_app(args.max_body_bytes, args.max_records, args.docs)  # a bad model stops it
+    release = find_release(args.stage, args.version)
+    # A bad model, or a stage with no model, stops it here with a message.
+    app = create_app(args.max_body_bytes, args.max_records, args.docs, release)
     import uvicorn
 
     from .guard import IDLE_SECONDS, SPARE_FILES, GuardedHttp, open_file_limit
