@@ -122,15 +122,7 @@ def test_batch_and_api_predictions_equal_the_pipelines_own(reproduced, tmp_path)
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                status, health = call(f"{base}/health")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert server.poll() is None, server.stderr.read()
-                assert time.monotonic() < deadline, "uvicorn did not start"
-                time.sleep(0.3)
+        status, health = once_up(f"{base}/health", server)
         assert (status, health["status"]) == (200, "ok")
         status, answer = call(f"{base}/predict", raw_records(reproduced / RAW))
         assert status == 200, answer
@@ -152,6 +144,18 @@ def test_batch_and_api_predictions_equal_the_pipelines_own(reproduced, tmp_path)
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def once_up(url: str, server: subprocess.Popen, limit: float = 90) -> tuple[int, dict]:
+    """GET ``url`` as soon as the server answers (it loads the model first)."""
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            return call(url)
+        except (urllib.error.URLError, ConnectionError):
+            assert server.poll() is None, server.stderr.read()
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.3)
 
 
 def yaml_md5(pointer: Path) -> str:
@@ -369,15 +373,7 @@ def serves_what_is_in_production(project: Path, prod_model: str, tmp_path: Path)
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                status, metadata = call(f"http://127.0.0.1:{port}/metadata")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert server.poll() is None, server.stderr.read()
-                assert time.monotonic() < deadline, "uvicorn did not start"
-                time.sleep(0.3)
+        status, metadata = once_up(f"http://127.0.0.1:{port}/metadata", server)
         assert (metadata["version"], metadata["stage"]) == ("v1.0.0", "prod")
         assert metadata["model_version"] == prod_model
         status, answer = call(f"http://127.0.0.1:{port}/predict", raw_records(project / RAW)[:3])
