@@ -37,8 +37,7 @@ COMBINATIONS = [
 # The other whole suites leave out the cases that run the same code on the same data as
 # the defaults' (collecting them still checks their rendering): without operations, the
 # dask engine's and the fault corpus's modules and the real-export reproduction; without
-# demo data, the real-export reproduction and the API's hostile-connection cases, which
-# do not depend on the data.
+# demo data, the real-export reproduction.
 SAME_AS_DEFAULTS = {
     "no-operations": [
         "tests/test_dask_engine.py",
@@ -48,8 +47,6 @@ SAME_AS_DEFAULTS = {
     "classification-no-data": [
         "tests/test_real_exports.py::"
         "test_a_pandas_export_reproduces_serves_and_monitors_without_hand_edits",
-        "tests/test_api_load.py::test_the_api_answers_while_hostile_clients_hold_connections",
-        "tests/test_api_load.py::test_sigterm_drops_the_requests_still_arriving_with_one_line_each",
     ],
 }
 WHOLE_SUITE = {

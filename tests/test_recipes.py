@@ -117,7 +117,8 @@ def test_adding_a_metric(baked, copy_of):
     evaluation = project / "src/penguins_ml/evaluation.py"
     code = evaluation.read_text()
     code = code.replace("METRICS = {\n", "METRICS = {\n" + declaration, 1)
-    code = code.replace("    scores = {\n", "    scores = {\n" + computation, 1)
+    assert "    scorers = {\n" in code
+    code = code.replace("    scorers = {\n", "    scorers = {\n" + computation, 1)
     evaluation.write_text(code)
     review = project / "conf/review/default.yaml"
     review.write_text(review.read_text().replace("limits:\n", "limits:\n" + limit, 1))
