@@ -20,6 +20,7 @@ COMMANDS = {
     "predict": ("ops.predict", "predict a CSV of raw rows into a Parquet file"),
     "serve": ("ops.serve", "serve the model over HTTP (FastAPI; the serve extra)"),
     "monitor": ("ops.monitor", "compare a new batch with the training data, for drift"),
+    "add-batches": ("ops.retrain", "add new labelled batches to the raw data, for retraining"),
     "champion": ("ops.champion", "promote a retrained model only if it beats production"),
 {%- endif %}
 }

@@ -10,67 +10,45 @@ registers the commit as the next minor version and assigns it to ``prod``; older
 versions keep their tags, so a rollback is one command:
 ``gto assign model --version <old-version> --stage prod --force``
 (``--force`` because that version was in the stage before).
+
+``--release`` is how the pipeline workflow's release job runs it after a push to main:
+it promotes a winner as ``--promote`` does, but a commit whose model is already in
+prod, or a challenger that loses, is reported and ends well: the push is not at fault,
+and production is unchanged.
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from ..core import paths
-from ..core.config import Limit, Model, load_params, parse
+from ..core.config import Limit, load_params
 from ..core.errors import PipelineError
 from ..core.files import read_parquet
 from ..evaluation import metric, score
 from ..modeling import load_model, model_inputs
 from ..review import actions
 from ..review.gate import Verdict, check_limits
-from ..review.revisions import dvc, git, run, yaml_at
+from ..review.revisions import git
+from .release import (
+    ARTIFACT,
+    STAGE,
+    Release,
+    fetch_model_file,
+    find_release,
+    gto,
+    gto_show,
+    model_md5_at,
+)
 
-ARTIFACT = "model"  # the name under `artifacts:` in dvc.yaml
-STAGE = "prod"
 FIRST_VERSION = "v1.0.0"
-
-
-def gto_command() -> str:
-    """GTO's command from this interpreter's environment (it has no `python -m` form)."""
-    beside = Path(sys.executable).with_name("gto")
-    return str(beside) if beside.is_file() else shutil.which("gto") or "gto"
-
-
-def gto(*args: str) -> str:
-    return run(gto_command(), *args).stdout.strip()
-
-
-def gto_show(name: str, *args: str) -> str | None:
-    """What ``gto show`` says of ``name``, or None where GTO knows nothing of it yet."""
-    command = [gto_command(), "show", name, *args]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    return result.stdout.strip() or None if result.returncode == 0 else None
 
 
 def latest_version() -> str | None:
     """The highest registered version, or None before the first registration."""
     return gto_show(f"{ARTIFACT}@greatest", "--version")
-
-
-def production_tag() -> str | None:
-    """The git tag of the version in the prod stage, or None before the first promotion."""
-    return gto_show(f"{ARTIFACT}#{STAGE}", "--ref")
-
-
-def fetch_model(tag: str, folder: Path) -> Any:
-    """The model file as committed at ``tag``, from the DVC cache or remote, trusted as
-    the params.yaml it was trained with says (its estimator may be another library's)."""
-    target = folder / "champion.skops"
-    dvc("get", ".", str(paths.MODEL), "--rev", tag, "-o", str(target))
-    trained_with = parse(Model, (yaml_at(tag, str(paths.PARAMS)) or {}).get("model"), tag, "model")
-    return load_model(target, trained_with)
 
 
 def decide(
@@ -108,29 +86,56 @@ def promote() -> str:
     return version
 
 
+def production() -> Release | None:
+    """The release in the prod stage, or None before the first promotion."""
+    if gto_show(f"{ARTIFACT}#{STAGE}", "--ref") is None:
+        return None
+    return find_release(STAGE, None)
+
+
+def report(message: str) -> None:
+    print(message)
+    actions.add_to_summary(message)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--promote", action="store_true", help="make a winning challenger prod")
+    parser.add_argument(
+        "--release",
+        action="store_true",
+        help="--promote, for the release job: a model already in prod, or one that loses, is "
+        "reported and exits 0",
+    )
     args = parser.parse_args(argv)
     params = load_params()
+    prod = production()
+    if args.release and prod and model_md5_at(prod.tag) == model_md5_at("HEAD"):
+        report(f"{ARTIFACT} {prod.version} in {STAGE} is this commit's model: nothing to release")
+        return
     target = params.data.target
     test = read_parquet(paths.TEST)
     inputs = model_inputs(test.drop(columns=target))  # each model picks the inputs it knows
     challenger = score(load_model(paths.MODEL, params.model), inputs, test[target])
-    tag = production_tag()
     champion = None
-    if tag:
+    if prod:
         with tempfile.TemporaryDirectory() as folder:
-            champion = score(fetch_model(tag, Path(folder)), inputs, test[target])
+            model = load_model(fetch_model_file(prod, Path(folder)), prod.params.model)
+            champion = score(model, inputs, test[target])
     wins, reason, _ = decide(
         champion, challenger, params.review.primary_metric, params.review.limits
     )
-    summary = f"champion ({tag or 'none'}): {champion}\nchallenger: {challenger}\n"
-    actions.add_to_summary(
-        f"```\n{summary}```\nChallenger {'wins' if wins else 'refused'}: {reason}"
+    held = f"{prod.version}, {prod.tag}" if prod else "none"
+    report(
+        f"champion ({held}): {champion}\nchallenger: {challenger}\n"
+        f"challenger {'wins' if wins else 'refused'}: {reason}"
     )
-    print(summary + f"challenger {'wins' if wins else 'refused'}: {reason}")
+    if not wins and args.release:
+        report(f"{STAGE} is unchanged: {ARTIFACT} {prod.version} stays")
+        return
     if not wins:
         raise PipelineError(f"the challenger is not promoted: {reason}")
-    if args.promote:
-        print(f"promoted: {ARTIFACT} {promote()} is now in {STAGE}")
+    if args.promote or args.release:
+        version = promote()
+        actions.set_output("version", version)
+        report(f"promoted: {ARTIFACT} {version} is now in {STAGE}")

@@ -2,8 +2,9 @@
 
 For each model input: PSI, a two-sample test and the change in missing values
 (drift.py); for the model's predictions on the batch: PSI against its predictions on
-the training data. A batch that holds the target is also scored against the test
-score (ops/performance.py). The batch is cleaned and featurized by the same code as
+the training data. A batch that holds the target, or whose labels arrive in a file of
+their own (``--labels``, matched to rows by ``--key``), is also scored against the
+test score (ops/performance.py). The batch is cleaned and featurized by the same code as
 training; rows that break the raw schema are reported as violations. Writes
 ``<output>/drift.json`` and ``<output>/drift.md``, adds the batch to
 ``<output>/history.csv`` (ops/history.py), and exits 1 when anything exceeds the
@@ -25,7 +26,7 @@ from ..core.errors import DataError, PipelineError
 from ..core.files import read_json, write_json, write_text
 from ..core.markdown import MISSING, table
 from ..data import tidy
-from ..data.reading import read_header
+from ..data.reading import read_header, require_columns
 from ..data.schema import RawSchema
 from ..drift import compare
 from ..evaluation import predict
@@ -103,6 +104,44 @@ def labels_in(source: Path, data: Data) -> pd.Series | None:
     return tidy(schema.read(source), {data.target: optional})[data.target]
 
 
+def text_columns(path: Path, columns: list[str], data: Data) -> pd.DataFrame:
+    """``columns`` of a CSV as written (missing-value markers as missing)."""
+    require_columns(read_header(path, data.encoding, data.delimiter), columns, path)
+    return pd.read_csv(
+        path,
+        usecols=columns,
+        dtype=str,
+        keep_default_na=False,
+        na_values=list(data.na_values) or [""],
+        encoding=data.encoding,
+        sep=data.delimiter,
+    )
+
+
+def labels_joined(labels: Path, key: list[str], source: Path, data: Data) -> pd.Series:
+    """The target from a separate labels file, matched to the batch's rows on the ``key``
+    column(s) (missing where a row has no label yet), parsed and checked as in training."""
+    target = data.columns[data.target]
+    given = text_columns(labels, [*key, target.source], data).dropna(subset=key)
+    given.index = pd.MultiIndex.from_frame(given[key]) if len(key) > 1 else given[key[0]]
+    if len(repeated := given.index[given.index.duplicated()]):
+        shown = ", ".join(map(repr, repeated.unique()[:5]))
+        raise DataError(f"{labels}: {key} repeats {shown}: give each row one label")
+    batch = text_columns(source, key, data)
+    keys = pd.MultiIndex.from_frame(batch) if len(key) > 1 else pd.Index(batch[key[0]])
+    if not keys.isin(given.index).any():
+        raise DataError(
+            f"{labels}: no {key} matches a row of {source} (labels have "
+            f"{given.index[:3].tolist()}, the batch {keys[:3].tolist()}): nothing to score"
+        )
+    optional = target.model_copy(update={"required": False})
+    schema = replace(RawSchema.of(data), columns={data.target: optional})
+    checked = given[[target.source]].set_axis(pd.RangeIndex(len(given)))  # lines in errors
+    parsed = schema.validate(checked, labels)[target.source].set_axis(given.index)
+    found = pd.Series(parsed.reindex(keys).to_numpy(), name=target.source)
+    return tidy(found.to_frame(), {data.target: optional})[data.target]
+
+
 def to_markdown(source: Path, report: dict[str, Any]) -> str:
     lines = [f"## Drift report: `{source}`", "", f"**Status: {report['status']}**", ""]
     if "performance" in report:
@@ -142,8 +181,11 @@ def to_markdown(source: Path, report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def monitor(source: Path, output: Path) -> tuple[dict[str, Any], str]:
-    """The drift report of ``source`` and its Markdown, both written into ``output``."""
+def monitor(
+    source: Path, output: Path, labels: Path | None = None, key: list[str] | None = None
+) -> tuple[dict[str, Any], str]:
+    """The drift report of ``source`` and its Markdown, both written into ``output``;
+    its labels from the batch's target column, or from ``labels`` joined on ``key``."""
     params = load_params()
     reference = read_json(paths.PROFILE)
     model, version = load_model(paths.MODEL, params.model), model_version(paths.MODEL)
@@ -156,7 +198,10 @@ def monitor(source: Path, output: Path) -> tuple[dict[str, Any], str]:
         raise DataError(f"no row of {source} passes the schema:\n{violations}")
     batch, predictions = predict_rows(model, valid, params)
     report = drift_report(batch, predictions["prediction"], reference, params.monitor)
-    labels = labels_in(source, params.data)
+    if labels is not None:
+        labels = labels_joined(labels, key, source, params.data)
+    else:
+        labels = labels_in(source, params.data)
     if labels is not None:
         predicted = predict(model, model_inputs(batch, params.features))
         y_true = labels.loc[valid.index].reset_index(drop=True)
@@ -190,9 +235,15 @@ def main(argv: list[str] | None = None) -> None:
     source.add_argument("--input", type=Path, help="a CSV batch in the raw format")
     source.add_argument("--latest", type=Path, help="a folder: monitor its newest CSV")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="report folder")
+    parser.add_argument("--labels", type=Path, help="a CSV of labels for the batch's rows")
+    parser.add_argument(
+        "--key", nargs="+", help="the column(s) that match --labels rows to batch rows"
+    )
     args = parser.parse_args(argv)
+    if (args.labels is None) != (args.key is None):
+        parser.error("--labels and --key go together: the file, and the column to join on")
     batch = args.input or newest_batch(args.latest)
-    report, markdown = monitor(batch, args.output)
+    report, markdown = monitor(batch, args.output, args.labels, args.key)
     print(markdown)
     if report["status"] != "ok":
         drifted = ", ".join(report["drifted_columns"]) or "none"

@@ -11,14 +11,46 @@ features and trusted types, so a model trained on older columns is served as tra
 from __future__ import annotations
 
 import argparse
+import shutil
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..core import paths
 from ..core.config import Params, parse
 from ..core.errors import PipelineError
-from ..review.revisions import dvc, yaml_at
-from .champion import ARTIFACT, gto_show
+from ..review.revisions import dvc, run, yaml_at
+
+ARTIFACT = "model"  # the name under `artifacts:` in dvc.yaml
+STAGE = "prod"
+
+
+def gto_command() -> str:
+    """GTO's command from this interpreter's environment (it has no `python -m` form)."""
+    beside = Path(sys.executable).with_name("gto")
+    return str(beside) if beside.is_file() else shutil.which("gto") or "gto"
+
+
+def gto(*args: str) -> str:
+    return run(gto_command(), *args).stdout.strip()
+
+
+def gto_show(name: str, *args: str) -> str | None:
+    """What ``gto show`` says of ``name``, or None where GTO knows nothing of it yet."""
+    command = [gto_command(), "show", name, *args]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def model_md5_at(revision: str) -> str | None:
+    """The model file's MD5 as dvc.lock records it at ``revision``."""
+    lock = yaml_at(revision, "dvc.lock") or {}
+    for stage in (lock.get("stages") or {}).values():
+        for out in stage.get("outs") or []:
+            if out.get("path") == str(paths.MODEL):
+                return out.get("md5")
+    return None
 
 
 @dataclass(frozen=True)
