@@ -15,8 +15,13 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
+import urllib.parse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import yaml
@@ -267,14 +272,103 @@ def run_step(
     )
 
 
-def step_applies(step: dict, cwd: Path) -> bool:
-    """A step's ``if:``, for the conditions the generated workflows use on `run:` steps."""
+def step_applies(step: dict, cwd: Path, outputs: dict[str, dict[str, str]] | None = None) -> bool:
+    """A step's ``if:``, for the conditions the generated workflows use on `run:` steps:
+    a file's presence, or an earlier step's output (``outputs``: step id to its outputs)."""
     condition = step.get("if")
     if condition is None:
         return True
+    if match := re.fullmatch(r"steps\.([\w-]+)\.outputs\.(\w+) != ''", condition):
+        return bool((outputs or {}).get(match[1], {}).get(match[2]))
     match = re.fullmatch(r"hashFiles\('([^']+)'\) != ''", condition)
     assert match, f"step {step.get('name')!r}: the tests do not know the condition {condition!r}"
     return (cwd / match[1]).is_file()
+
+
+def run_job(
+    project: Path, workflow: str, job: str, env: dict[str, str], expressions: dict[str, str]
+) -> dict[str, dict[str, str]]:
+    """Every `run:` step of a job that its ``if:`` lets run, in order, each asserted to
+    pass; the outputs of the steps with an ``id``. (`uses:` steps are the test's part.)"""
+    outputs: dict[str, dict[str, str]] = {}
+    output_file = Path(env["GITHUB_OUTPUT"])
+    for step in workflow_job(project, workflow, job)["steps"]:
+        if "run" not in step or not step_applies(step, project, outputs):
+            continue
+        known = {
+            f"steps.{step_id}.outputs.{name}": value
+            for step_id, values in outputs.items()
+            for name, value in values.items()
+        }
+        output_file.write_text("")
+        result = run_step(step, project, env, {**expressions, **known})
+        assert result.returncode == 0, f"{step['name']}:\n{result.stdout}\n{result.stderr}"
+        if "id" in step:
+            lines = output_file.read_text().splitlines()
+            outputs[step["id"]] = dict(line.split("=", 1) for line in lines if "=" in line)
+    return outputs
+
+
+class FakeGitHub(BaseHTTPRequestHandler):
+    """GitHub's issue-comment and pull-request endpoints, kept in memory, on 127.0.0.1."""
+
+    comments: ClassVar[list[dict]] = []
+    pulls: ClassVar[list[dict]] = []
+    requests: ClassVar[list[tuple[str, str, str]]] = []
+
+    def reply(self, status: int, payload) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def read_body(self) -> dict:
+        return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+
+    def do_GET(self) -> None:
+        self.requests.append(("GET", self.path, self.headers["Authorization"]))
+        if "/pulls?" in self.path:
+            owner = self.path.split("/")[2]
+            head = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)["head"][0]
+            found = [p for p in self.pulls if f"{owner}:{p['head']}" == head]
+            self.reply(200, [p for p in found if p["state"] == "open"])
+            return
+        page = int(re.search(r"[?&]page=(\d+)", self.path)[1])
+        self.reply(200, self.comments[(page - 1) * 100 : page * 100])
+
+    def do_POST(self) -> None:
+        self.requests.append(("POST", self.path, self.headers["Authorization"]))
+        if self.path.endswith("/pulls"):
+            self.pulls.append({"number": 40 + len(self.pulls), "state": "open", **self.read_body()})
+            self.reply(201, self.pulls[-1])
+            return
+        self.comments.append({"id": 1000 + len(self.comments), **self.read_body()})
+        self.reply(201, self.comments[-1])
+
+    def do_PATCH(self) -> None:
+        self.requests.append(("PATCH", self.path, self.headers["Authorization"]))
+        number = int(self.path.rsplit("/", 1)[1])
+        kept = self.pulls if "/pulls/" in self.path else self.comments
+        (item,) = [i for i in kept if i.get("id", i.get("number")) == number]
+        item.update(self.read_body())
+        self.reply(200, item)
+
+    def log_message(self, *args) -> None:  # keep the test output quiet
+        pass
+
+
+@contextmanager
+def fake_github() -> Iterator[str]:
+    """A FakeGitHub server for the duration; yields its URL, for GITHUB_API_URL."""
+    FakeGitHub.requests.clear()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
 
 
 def runner_env(tmp: Path, **github: str) -> dict[str, str]:

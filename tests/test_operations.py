@@ -395,3 +395,111 @@ def test_scoring_stage_from_the_readme_predicts_a_versioned_batch(reproduced, co
     dvc("repro", "score_batch", cwd=project)
     scored = pd.read_parquet(project / "data/predictions/new.parquet")
     assert len(scored) == 25 and scored["model_version"].nunique() == 1
+
+
+def test_monitor_scores_labels_joined_from_their_own_file_on_a_key(reproduced, tmp_path):
+    readme = (reproduced / "README.md").read_text()
+    assert f"python -m {PACKAGE} monitor --input new.csv --labels labels.csv --key" in readme
+    sample = pd.read_csv(reproduced / RAW, dtype=str, keep_default_na=False).sample(
+        150, random_state=7
+    )
+    batch = tmp_path / "unlabelled.csv"
+    sample.drop(columns="Species").to_csv(batch, index=False)
+    key = ["studyName", "Individual ID"]  # one column alone repeats in the penguin data
+    labels = sample[[*key, "Species"]].sample(frac=1, random_state=2)  # in another order
+    cases = {
+        "labels": labels,
+        "permuted": labels.assign(Species=labels["Species"].sample(frac=1, random_state=1).values),
+        "no match": labels.assign(studyName="X" + labels["studyName"]),
+        "repeated": pd.concat([labels, labels.head(2)]),
+    }
+    for name, frame in cases.items():
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+
+    def monitored(name: str) -> subprocess.CompletedProcess:
+        output = str(tmp_path / f"report-{name}")
+        options = ["--labels", str(tmp_path / f"{name}.csv"), "--key", *key]
+        return package(
+            reproduced, "monitor", "--input", str(batch), "--output", output, *options, check=False
+        )
+
+    scored = monitored("labels")
+    assert scored.returncode == 0, scored.stderr
+    report = json.loads((tmp_path / "report-labels/drift.json").read_text())
+    assert report["performance"]["labelled_rows"] == 150
+    assert report["performance"]["score"] > 0.9
+    dropped = monitored("permuted")
+    assert dropped.returncode == 1 and "performance dropped" in dropped.stderr
+    for name, message in (
+        ("no match", f"no {key} matches a row of {batch}"),
+        ("repeated", f"{key} repeats ('PAL"),
+    ):
+        refused = monitored(name)
+        assert refused.returncode == 1 and message in refused.stderr, refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1 and "Traceback" not in refused.stderr
+        assert not (tmp_path / f"report-{name}").exists(), "nothing is written on a refusal"
+
+
+def test_add_batches_adds_each_labelled_batch_once_and_refuses_bad_ones(reproduced, copy_of):
+    project = copy_of(reproduced)
+    readme = (project / "README.md").read_text()
+    assert f"python -m {PACKAGE} add-batches" in readme
+    raw = pd.read_csv(project / RAW, dtype=str, keep_default_na=False)
+    batches = project / "data/batches"
+    new = raw.sample(30, random_state=4).assign(**{"Individual ID": "NEW"})
+    new.to_csv(batches / "2026-12-01.csv", index=False)
+    before = (project / RAW).read_bytes()
+
+    def add() -> subprocess.CompletedProcess:
+        return package(project, "add-batches", check=False)
+
+    def state() -> tuple:
+        record = project / "data/added_batches.csv"
+        pointer = (project / f"{RAW}.dvc").read_text()
+        return (
+            (project / RAW).read_bytes(),
+            record.read_bytes() if record.exists() else b"",
+            pointer,
+        )
+
+    added = add()
+    assert added.returncode == 0, added.stderr
+    assert "data/batches/2026-12-01.csv: 30 rows added to the training data" in added.stdout
+    grown = (project / RAW).read_bytes()
+    assert grown.startswith(before) and len(grown.splitlines()) == len(before.splitlines()) + 30
+    assert yaml_md5(project / f"{RAW}.dvc") == hashlib.md5(grown).hexdigest()
+    record = pd.read_csv(project / "data/added_batches.csv")
+    assert record.to_dict("records") == [
+        {
+            "batch": "2026-12-01.csv",
+            "md5": hashlib.md5((batches / "2026-12-01.csv").read_bytes()).hexdigest(),
+            "rows": 30,
+        }
+    ]
+
+    kept = state()
+    again = add()  # the same batch, and a copy of it under another name: both skipped
+    shutil.copy(batches / "2026-12-01.csv", batches / "copy.csv")
+    copied = add()
+    (batches / "copy.csv").unlink()
+    assert "already in the training data, skipped" in again.stdout + copied.stdout
+    assert "the training data is unchanged" in copied.stdout and state() == kept
+
+    bad = {
+        "unlabelled.csv": (
+            raw.head(5).assign(Species=["", *raw["Species"].head(4)]),
+            "column 'Species' fails not_nullable: missing (line 2)",
+        ),
+        "foreign.csv": (raw.head(5).drop(columns="Comments"), "its header is not"),
+        "2026-12-01.csv": (new.head(3), "changed after it was added to the training data"),
+    }
+    for name, (frame, message) in bad.items():
+        original = (batches / name).read_bytes() if (batches / name).exists() else None
+        frame.to_csv(batches / name, index=False)
+        refused = add()
+        assert refused.returncode == 1 and message in refused.stderr, refused.stderr
+        assert "Traceback" not in refused.stderr and state() == kept, name
+        if original is None:
+            (batches / name).unlink()
+        else:
+            (batches / name).write_bytes(original)

@@ -13,15 +13,22 @@ import json
 import re
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 import yaml
 
-from .conftest import clone_and_reproduce, dvc, git, run, run_step, runner_env, workflow_job
+from .conftest import (
+    FakeGitHub,
+    clone_and_reproduce,
+    dvc,
+    fake_github,
+    git,
+    run,
+    run_step,
+    runner_env,
+    workflow_job,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -171,53 +178,13 @@ def test_quality_gate_fails_a_crippled_model_and_names_the_limit(origin, tmp_pat
     assert (checkout / "pipeline-report" / "report.md").is_file()
 
 
-class FakeGitHub(BaseHTTPRequestHandler):
-    """GitHub's issue-comment endpoints, kept in memory, on 127.0.0.1."""
-
-    comments: ClassVar[list[dict]] = []
-    requests: ClassVar[list[tuple[str, str, str]]] = []
-
-    def reply(self, status: int, payload) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def read_body(self) -> dict:
-        return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-
-    def do_GET(self) -> None:
-        self.requests.append(("GET", self.path, self.headers["Authorization"]))
-        page = int(re.search(r"[?&]page=(\d+)", self.path)[1])
-        self.reply(200, self.comments[(page - 1) * 100 : page * 100])
-
-    def do_POST(self) -> None:
-        self.requests.append(("POST", self.path, self.headers["Authorization"]))
-        self.comments.append({"id": 1000 + len(self.comments), **self.read_body()})
-        self.reply(201, self.comments[-1])
-
-    def do_PATCH(self) -> None:
-        self.requests.append(("PATCH", self.path, self.headers["Authorization"]))
-        comment_id = int(self.path.rsplit("/", 1)[1])
-        (comment,) = [c for c in self.comments if c["id"] == comment_id]
-        comment.update(self.read_body())
-        self.reply(200, comment)
-
-    def log_message(self, *args) -> None:  # keep the test output quiet
-        pass
-
-
 def posts_one_comment_and_updates_it(checkout: Path, env: dict[str, str]) -> None:
     """The comment job's step, run twice against a fake GitHub: one comment, then an edit."""
     steps = workflow_job(checkout, "pipeline.yml", "comment")["steps"]
     (post,) = [step for step in steps if "run" in step]
     FakeGitHub.comments[:] = [{"id": 7, "body": "an unrelated review comment"}]
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeGitHub)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        env["GITHUB_API_URL"] = f"http://127.0.0.1:{server.server_port}"
+    with fake_github() as api_url:
+        env["GITHUB_API_URL"] = api_url
         values = {"github.token": "t0ken", "github.event.pull_request.number": "12"}
         first = run_step(post, checkout, env, values)
         assert first.returncode == 0, first.stderr
@@ -226,8 +193,6 @@ def posts_one_comment_and_updates_it(checkout: Path, env: dict[str, str]) -> Non
         (checkout / "pipeline-report" / "report.md").write_text(report + "\nsecond push\n")
         second = run_step(post, checkout, env, values)
         assert "updated the report comment on pull request #12" in second.stdout
-    finally:
-        server.shutdown()
     assert len(FakeGitHub.comments) == 2, "the second push must edit, not add, a comment"
     assert FakeGitHub.comments[0]["body"] == "an unrelated review comment"
     assert FakeGitHub.comments[1]["body"].endswith("second push\n")

@@ -40,13 +40,13 @@ PACKAGE_FILES = [
     "core/yaml_files.py",
     "stages/__init__.py", "stages/clean.py", "stages/evaluate.py", "stages/featurize.py",
     "stages/split.py", "stages/train.py",
-    "review/__init__.py", "review/actions.py", "review/pr_comment.py", "review/report.py",
+    "review/__init__.py", "review/actions.py", "review/pull_requests.py", "review/report.py",
     "review/revisions.py", "review/verify.py", "review/gate.py",
 ]  # fmt: skip
 OPERATIONS_PACKAGE_FILES = [
     "drift.py", "stages/profile.py",
     "ops/__init__.py", "ops/champion.py", "ops/guard.py", "ops/monitor.py", "ops/predict.py",
-    "ops/serve.py", "ops/performance.py", "ops/history.py", "ops/release.py",
+    "ops/serve.py", "ops/performance.py", "ops/history.py", "ops/release.py", "ops/retrain.py",
 ]  # fmt: skip
 TEST_FILES = [
     "conftest.py", "test_config.py", "test_featurize_and_split.py", "test_pipeline.py",
@@ -93,6 +93,7 @@ def expected_git_files(
     if operations == "yes":
         files |= {f"src/{package}/{name}" for name in OPERATIONS_PACKAGE_FILES}
         files |= {"conf/monitor/default.yaml", ".github/workflows/monitor.yml"}
+        files |= {".github/workflows/retrain.yml", "Dockerfile", ".dockerignore"}
         files |= {"data/batches/.gitkeep", "tests/test_operations.py"}
     linear = "logistic_regression" if task == "classification" else "ridge"
     files.add(f"conf/model/{linear}.yaml")

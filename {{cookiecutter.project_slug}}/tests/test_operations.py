@@ -28,6 +28,7 @@ from {{ cookiecutter.package_name }}.ops.performance import (
     resampled_scores,
 )
 from {{ cookiecutter.package_name }}.ops.predict import predict_frame
+from {{ cookiecutter.package_name }}.ops.retrain import Batch, append_rows
 from {{ cookiecutter.package_name }}.ops.serve import Batcher, record_model
 from {{ cookiecutter.package_name }}.stages.profile import reference_profile
 from {{ cookiecutter.package_name }}.tuning import fit_or_tune
@@ -352,3 +353,14 @@ def test_concurrent_requests_are_predicted_together_and_a_bad_one_fails_alone():
     assert isinstance(bad, DataError)
     assert calls[0] == 5  # all four requests were queued before the first pass: one call
     assert sum(calls[1:]) == 5  # after it failed, every row was predicted again, once
+
+
+def test_a_batch_is_appended_as_written_in_the_raw_files_dialect(tmp_path, params_with):
+    """After the header (quoted, over two lines) and without the batch's BOM; the raw
+    file's last row, which has no line end, gets one first."""
+    data = params_with(data__delimiter=";").data
+    raw, batch = tmp_path / "raw.csv", tmp_path / "batch.csv"
+    raw.write_bytes(b'X;"Note\nlong"\r\n1;a\r\n2;b')
+    batch.write_bytes('\ufeffX;"Note\nlong"\n3;"two\nlines"\n4;d'.encode())
+    append_rows(raw, [Batch(batch, "md5")], data)
+    assert raw.read_bytes() == b'X;"Note\nlong"\r\n1;a\r\n2;b\n3;"two\nlines"\n4;d\n'

@@ -14,7 +14,7 @@ from {{ cookiecutter.package_name }}.core.config import Limit, parse
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, PipelineError
 from {{ cookiecutter.package_name }}.evaluation import BASELINE, METRICS
 from {{ cookiecutter.package_name }}.review.gate import check_limits
-from {{ cookiecutter.package_name }}.review.pr_comment import (
+from {{ cookiecutter.package_name }}.review.pull_requests import (
     MARKER,
     MAX_BODY,
     comment_body,

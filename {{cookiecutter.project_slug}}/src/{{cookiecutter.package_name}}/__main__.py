@@ -22,6 +22,7 @@ COMMANDS = {
     "monitor": ("ops.monitor", "compare a new batch with the training data, for drift"),
     "add-batches": ("ops.retrain", "add new labelled batches to the raw data, for retraining"),
     "champion": ("ops.champion", "promote a retrained model only if it beats production"),
+    "bundle": ("ops.release", "copy a registered model version into a folder, for a container"),
 {%- endif %}
 }
 PROG = "{{ cookiecutter.package_name }}"

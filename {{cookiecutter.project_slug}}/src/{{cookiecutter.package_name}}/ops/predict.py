@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.output.suffix != ".parquet":
         raise PipelineError(f"--output {args.output}: write predictions to a .parquet file")
-    release = find_release(args.stage, args.version)
+    release = find_release(args.stage, args.version, args.bundle)
     with tempfile.TemporaryDirectory() as folder:
         model = paths.MODEL if release is None else fetch_model_file(release, Path(folder))
         params = load_params() if release is None else release.params

@@ -1,16 +1,20 @@
-"""A registered model version, as ``serve`` and ``predict`` use it with ``--stage`` or
-``--version``.
+"""A registered model version, as ``serve`` and ``predict`` use it with ``--stage``,
+``--version`` or ``--bundle``; the GTO helpers ``champion`` uses to register them.
 
 By default both use the working tree's models/model.skops. A downstream service should
 use what is released instead: the version GTO assigns to a stage (``prod``), or a
 version by number. Its model file is fetched at the version's git tag (``dvc get``,
 from the DVC cache or remote), and the params.yaml of that commit decides its schema,
 features and trusted types, so a model trained on older columns is served as trained.
+
+Where there is no git repository, as in a container, ``bundle`` first copies a
+version's model file, params.yaml and name into a folder, which ``--bundle`` reads.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -20,7 +24,9 @@ from pathlib import Path
 from ..core import paths
 from ..core.config import Params, parse
 from ..core.errors import PipelineError
-from ..review.revisions import dvc, run, yaml_at
+from ..core.files import atomic_path
+from ..core.yaml_files import read_yaml
+from ..review.revisions import dvc, read_at, run, yaml_at
 
 ARTIFACT = "model"  # the name under `artifacts:` in dvc.yaml
 STAGE = "prod"
@@ -61,17 +67,26 @@ class Release:
     stage: str | None
     tag: str
     params: Params
+    model_file: Path | None = None  # a bundle's; None: fetched at the tag
+
+
+BUNDLE_FILES = (paths.MODEL.name, paths.PARAMS.name, "release.json")
 
 
 def add_release_options(parser: argparse.ArgumentParser) -> None:
     chosen = parser.add_mutually_exclusive_group()
     chosen.add_argument("--stage", help="use the model version assigned to this stage, e.g. prod")
     chosen.add_argument("--version", help="use this registered model version, e.g. v1.2.0")
+    chosen.add_argument("--bundle", type=Path, help="use the version `bundle` copied here")
 
 
-def find_release(stage: str | None, version: str | None) -> Release | None:
-    """The version ``stage`` or ``version`` names (None: neither was given), or a
-    PipelineError saying what GTO knows instead."""
+def find_release(
+    stage: str | None, version: str | None, bundle: Path | None = None
+) -> Release | None:
+    """The version ``stage``, ``version`` or ``bundle`` names (None: none was given), or
+    a PipelineError saying what GTO knows instead."""
+    if bundle is not None:
+        return read_bundle(bundle)
     if stage is None and version is None:
         return None
     name = f"{ARTIFACT}#{stage}" if stage else f"{ARTIFACT}@{version}"
@@ -90,7 +105,46 @@ def find_release(stage: str | None, version: str | None) -> Release | None:
 
 
 def fetch_model_file(release: Release, folder: Path) -> Path:
-    """The release's model file, fetched into ``folder``."""
+    """The release's model file: its bundle's, or fetched into ``folder``."""
+    if release.model_file is not None:
+        return release.model_file
     target = Path(folder) / paths.MODEL.name
     dvc("get", ".", str(paths.MODEL), "--rev", release.tag, "-o", str(target))
     return target
+
+
+def write_bundle(release: Release, folder: Path) -> None:
+    """Copy the release's model file, its params.yaml and its name into ``folder``."""
+    with atomic_path(Path(folder), directory=True) as temporary:
+        fetch_model_file(release, temporary)
+        (temporary / paths.PARAMS.name).write_text(read_at(release.tag, str(paths.PARAMS)))
+        named = {"version": release.version, "stage": release.stage, "tag": release.tag}
+        (temporary / "release.json").write_text(json.dumps(named, indent=2) + "\n")
+
+
+def read_bundle(folder: Path) -> Release:
+    """The release ``write_bundle`` copied into ``folder``."""
+    missing = [name for name in BUNDLE_FILES if not (Path(folder) / name).is_file()]
+    if missing:
+        raise PipelineError(
+            f"--bundle {folder}: no {', '.join(missing)} there; write a bundle with "
+            f"`bundle --stage {STAGE} --output {folder}`"
+        )
+    named = json.loads((Path(folder) / "release.json").read_text())
+    params = parse(Params, read_yaml(Path(folder) / paths.PARAMS.name), f"{folder}/params.yaml")
+    model_file = Path(folder) / paths.MODEL.name
+    return Release(named["version"], named["stage"], named["tag"], params, model_file)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description="copy a registered model version into a folder, for a container"
+    )
+    chosen = parser.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--stage", help="the version assigned to this stage, e.g. prod")
+    chosen.add_argument("--version", help="this registered version, e.g. v1.2.0")
+    parser.add_argument("--output", type=Path, required=True, help="the folder to write")
+    args = parser.parse_args(argv)
+    release = find_release(args.stage, args.version)
+    write_bundle(release, args.output)
+    print(f"bundle: {ARTIFACT} {release.version} ({release.tag}) -> {args.output}")

@@ -364,7 +364,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     add_release_options(parser)
     args = parser.parse_args(argv)
-    release = find_release(args.stage, args.version)
+    release = find_release(args.stage, args.version, args.bundle)
     # A bad model, or a stage with no model, stops it here with a message.
     app = create_app(args.max_body_bytes, args.max_records, args.docs, release)
     import uvicorn

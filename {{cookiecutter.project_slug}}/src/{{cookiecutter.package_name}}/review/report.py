@@ -23,7 +23,7 @@ from ..core.yaml_files import read_yaml
 from ..evaluation import BASELINE, beats_baseline
 from . import actions
 from .gate import Verdict, check_limits
-from .pr_comment import MARKER
+from .pull_requests import MARKER
 from .revisions import dvc, git, yaml_at
 
 RESULT_FILES = [str(paths.METRICS), str(paths.VALIDATION_METRICS), str(paths.TUNING)]
