@@ -23,7 +23,6 @@ import pytest
 from .conftest import (
     BIN,
     FakeGitHub,
-    clone_and_reproduce,
     dvc,
     fake_github,
     free_port,
@@ -62,17 +61,27 @@ def clone(origin: Path, destination: Path, branch: str = "main") -> Path:
 def test_a_labelled_batch_is_retrained_by_pull_request_released_on_merge_and_served(
     baked, tmp_path
 ):
-    origin = clone_and_reproduce(baked(), tmp_path / "origin" / "penguins-ml")
-    # The first release, as the README documents it: tag, then push the model.
-    gto(origin, "register", "model", "--version", "v1.0.0")
-    gto(origin, "assign", "model", "--version", "v1.0.0", "--stage", "prod")
-    dvc("push", cwd=origin)
+    # main, reproduced and released in the environment uv.lock pins, as the workflows
+    # use it: a model file is read by the scikit-learn version that wrote it.
+    origin = clone(baked(), tmp_path / "origin" / "penguins-ml")
+    env = runner_env(tmp_path / "origin")
+    for command in (
+        "uv sync --locked --extra dev",
+        "uv run dvc pull --allow-missing",
+        "uv run dvc repro",
+        "uv run gto register model --version v1.0.0",
+        "uv run gto assign model --version v1.0.0 --stage prod",
+        "uv run dvc push",  # the README's release: tags, then the model, pushed
+    ):
+        run(command.split(), cwd=origin, **env)
+        if command == "uv run dvc repro":
+            commit(origin, "Reproduce the pipeline")
     commit(origin, "Push v1.0.0's model to the demo remote")
 
     # A labelled batch arrives on main, versioned with DVC.
     labelled_batch(origin, 80, seed=11).to_csv(origin / BATCH, index=False)
-    dvc("add", BATCH, cwd=origin)
-    dvc("push", f"{BATCH}.dvc", cwd=origin)
+    run(["uv", "run", "dvc", "add", BATCH], cwd=origin, **env)
+    run(["uv", "run", "dvc", "push", f"{BATCH}.dvc"], cwd=origin, **env)
     commit(origin, "A labelled batch")
     main_sha = git(origin, "rev-parse", "HEAD").strip()
 
@@ -113,7 +122,7 @@ def test_a_labelled_batch_is_retrained_by_pull_request_released_on_merge_and_ser
     assert record[0] == "batch,md5,rows" and re.fullmatch(r"2026-12-01\.csv,\w{32},80", record[1])
     review = clone(origin, tmp_path / "review" / "penguins-ml", branch)
     dvc("pull", cwd=review)
-    assert "up to date" in dvc("status", cwd=review).stdout
+    assert "up to date" in dvc("status", cwd=review).stdout  # no stage would run
     quality = json.loads((review / "reports/data_quality.json").read_text())
     assert quality["rows_in"] == 344 + 80
 
@@ -124,13 +133,13 @@ def test_a_labelled_batch_is_retrained_by_pull_request_released_on_merge_and_ser
     run_job(releasing, "pipeline.yml", "release", env, {"github.token": TOKEN})
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
     assert "promoted: model v1.1.0 is now in prod" in summary
-    assert gto(origin, "show", "model#prod", "--ref") == "model@v1.1.0"
+    assert gto(origin, "show", "model#prod", "--ref") == "model@v1.1.0"  # the pushed tags
 
     # The same push released again (a rerun): nothing to release, nothing changes.
     run_job(releasing, "pipeline.yml", "release", env, {"github.token": TOKEN})
-    assert "is this commit's model: nothing to release" in Path(
-        env["GITHUB_STEP_SUMMARY"]
-    ).read_text()
+    assert (
+        "is this commit's model: nothing to release" in Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+    )
     assert "model@v1.2.0" not in git(origin, "tag")
 
     serves_prod(origin, tmp_path)
@@ -140,7 +149,7 @@ def test_a_labelled_batch_is_retrained_by_pull_request_released_on_merge_and_ser
 def serves_prod(project: Path, tmp_path: Path) -> None:
     port = free_port()
     server = subprocess.Popen(
-        [str(BIN / "python"), "-m", PACKAGE, "serve", "--port", str(port), "--stage", "prod"],
+        [".venv/bin/python", "-m", PACKAGE, "serve", "--port", str(port), "--stage", "prod"],
         cwd=project, env=tool_env(PYTHONPATH=str(project / "src")),
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -163,6 +172,7 @@ def build_context(project: Path, folder: Path) -> Path:
     """What .dockerignore lets through to the build: it ignores all (`*`) but `!` names."""
     rules = (project / ".dockerignore").read_text().splitlines()
     assert "*" in rules, ".dockerignore should let through only what the image needs"
+    folder.mkdir(parents=True)
     for name in (rule[1:].rstrip("/") for rule in rules if rule.startswith("!")):
         source = project / name
         if source.is_dir():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,17 @@ def load(path: Path, trusted: list[str], libraries: tuple[str, ...] = ()) -> Any
             f"{path} contains types that are not trusted: {', '.join(untrusted)}. If you "
             "created this model yourself, add them to TRUSTED_TYPES in modeling.py."
         )
+    from sklearn.exceptions import InconsistentVersionWarning
+
     try:
-        return sio.loads(content, trusted=sorted(types))
+        with warnings.catch_warnings():  # another version may read it wrongly: refuse
+            warnings.simplefilter("error", InconsistentVersionWarning)
+            return sio.loads(content, trusted=sorted(types))
+    except InconsistentVersionWarning as mismatch:
+        raise DataError(
+            f"{path} was saved by scikit-learn {mismatch.original_sklearn_version} and this "
+            f"environment has {mismatch.current_sklearn_version}, which may read it wrongly: "
+            "install the locked versions (`uv sync --locked`), or retrain with `dvc repro`"
+        ) from None
     except Exception as error:  # skops raises many kinds for a damaged member
         raise DataError(f"{path} could not be loaded ({error}). {REBUILD}") from None

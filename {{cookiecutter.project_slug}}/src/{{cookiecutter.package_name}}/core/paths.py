@@ -20,7 +20,6 @@ MODEL = Path("models/model.skops")
 METADATA = Path("models/metadata.json")
 {%- if cookiecutter.operations == 'yes' %}
 PROFILE = Path("models/reference_profile.json")
-ADDED_BATCHES = Path("data/added_batches.csv")  # the batches the raw data holds (ops/retrain.py)
 {%- endif %}
 
 DATA_QUALITY = Path("reports/data_quality.json")

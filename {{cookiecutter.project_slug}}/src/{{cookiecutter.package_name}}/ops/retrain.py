@@ -32,6 +32,7 @@ from ..review import actions
 from ..review.revisions import dvc
 
 BATCHES = Path("data/batches")
+RECORD = Path("data/added_batches.csv")  # in git: the batches the raw data holds
 RECORD_COLUMNS = ["batch", "md5", "rows"]
 
 
@@ -44,9 +45,9 @@ class Batch:
 
 def read_record() -> pd.DataFrame:
     """The batches already added: one row each (none before the first)."""
-    if not paths.ADDED_BATCHES.is_file():
+    if not RECORD.is_file():
         return pd.DataFrame(columns=RECORD_COLUMNS)
-    return pd.read_csv(paths.ADDED_BATCHES, dtype={"batch": str, "md5": str, "rows": int})
+    return pd.read_csv(RECORD, dtype={"batch": str, "md5": str, "rows": int})
 
 
 def new_batches(folder: Path, record: pd.DataFrame) -> list[Batch]:
@@ -59,7 +60,7 @@ def new_batches(folder: Path, record: pd.DataFrame) -> list[Batch]:
         if added.get(path.name, md5) != md5:
             raise DataError(
                 f"{path} changed after it was added to the training data (MD5 "
-                f"{added[path.name]} in {paths.ADDED_BATCHES}, {md5} now): its rows cannot be "
+                f"{added[path.name]} in {RECORD}, {md5} now): its rows cannot be "
                 "taken back; put the new rows in a batch of their own"
             )
         if md5 in known:
@@ -136,7 +137,7 @@ def add_batches(folder: Path) -> list[Batch]:
         return []
     append_rows(raw, batches, data)
     added = [[b.path.name, b.md5, b.rows] for b in batches]
-    write_csv(pd.concat([record, pd.DataFrame(added, columns=RECORD_COLUMNS)]), paths.ADDED_BATCHES)
+    write_csv(pd.concat([record, pd.DataFrame(added, columns=RECORD_COLUMNS)]), RECORD)
     dvc("add", str(raw))
     return batches
 
@@ -157,7 +158,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     for batch in batches:
         print(f"{batch.path}: {batch.rows} rows added to the training data")
-    print(f"recorded in {paths.ADDED_BATCHES}; run `dvc repro` to retrain")
+    print(f"recorded in {RECORD}; run `dvc repro` to retrain")
     actions.set_output("title", title(batches))
     actions.set_output("branch", f"retrain/{paths.file_stem(batches[-1].path.stem)}")
     actions.add_to_summary(f"**{title(batches)}**")
