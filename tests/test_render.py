@@ -411,7 +411,7 @@ def test_the_command_line_lists_every_command_and_the_script_is_declared(baked):
         text=True,
     )
     commands = ["compose", "draft-schema", "verify", "report"]
-    commands += ["predict", "serve", "monitor", "champion"]
+    commands += ["predict", "serve", "monitor", "add-batches", "champion", "bundle"]
     assert [line.split()[0] for line in shown.stdout.splitlines() if line.startswith("  ")] == (
         commands
     )
