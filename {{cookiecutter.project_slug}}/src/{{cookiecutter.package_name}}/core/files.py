@@ -121,8 +121,13 @@ def write_json(payload: Any, target: Path) -> None:
 
 
 def file_md5(path: Path) -> str:
-    """The MD5 DVC records for a file in its .dvc file and dvc.lock."""
-    return hashlib.md5(Path(path).read_bytes()).hexdigest()
+    """The MD5 DVC records for a file in its .dvc file and dvc.lock (read in 1 MB pieces,
+    so a large batch is never whole in memory)."""
+    digest = hashlib.md5()
+    with Path(path).open("rb") as handle:
+        for piece in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(piece)
+    return digest.hexdigest()
 
 
 def require_input(path: Path) -> None:

@@ -29,8 +29,8 @@ from ..data import tidy
 from ..data.reading import read_header, require_columns
 from ..data.schema import RawSchema
 from ..drift import compare
-from ..evaluation import predict
-from ..modeling import load_model, model_inputs, model_version
+from ..evaluation import Predictions
+from ..modeling import load_model, model_version
 from ..review import actions
 from .history import history_row, record
 from .performance import describe, performance
@@ -142,6 +142,15 @@ def labels_joined(labels: Path, key: list[str], source: Path, data: Data) -> pd.
     return tidy(found.to_frame(), {data.target: optional})[data.target]
 
 
+def as_predictions(frame: pd.DataFrame, model: Any) -> Predictions:
+    """``predict_rows``' frame as evaluation's Predictions: scored without predicting again."""
+    probabilities = [column for column in frame.columns if column.startswith("probability_")]
+    if not probabilities:
+        return Predictions(frame["prediction"].to_numpy())
+    labels = frame["prediction"].to_numpy()
+    return Predictions(labels, frame[probabilities].to_numpy(), model.classes_)
+
+
 def to_markdown(source: Path, report: dict[str, Any]) -> str:
     lines = [f"## Drift report: `{source}`", "", f"**Status: {report['status']}**", ""]
     if "performance" in report:
@@ -203,7 +212,7 @@ def monitor(
     else:
         labels = labels_in(source, params.data)
     if labels is not None:
-        predicted = predict(model, model_inputs(batch, params.features))
+        predicted = as_predictions(predictions, model)
         y_true = labels.loc[valid.index].reset_index(drop=True)
         metric, test_scores = params.review.primary_metric, read_json(paths.METRICS)
         found = performance(y_true, predicted, test_scores, metric, params.monitor, params.seed)
