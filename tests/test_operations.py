@@ -189,6 +189,8 @@ def test_monitor_flags_an_injected_shift_and_passes_a_fresh_sample(reproduced, t
     assert report["performance"]["metric"] == "f1_macro"
     assert report["performance"]["status"] == "ok" and report["performance"]["score"] > 0.9
     assert "Performance on 150 labelled rows: `f1_macro`" in result.stdout
+    page = (tmp_path / "ok/drift.html").read_text()  # beside drift.md, for people
+    assert "Status: <strong>ok</strong>" in page and page.count("<svg") == 8  # 7 inputs
 
     def permuted(raw: pd.DataFrame) -> pd.DataFrame:
         sample = raw.sample(150, random_state=7)
@@ -234,6 +236,8 @@ def test_monitor_flags_an_injected_shift_and_passes_a_fresh_sample(reproduced, t
     assert {"body_mass_g", "island"} <= set(report["drifted_columns"])
     assert report["invalid_rows"] > 0  # heavier than the schema's 7000 g allows
     assert "body_mass_g" in (out / "drift.md").read_text()
+    page = (out / "drift.html").read_text()
+    assert "Status: <strong>schema violations</strong>" in page and "body_mass_g: drift" in page
 
 
 BAD_BATCHES = {

@@ -47,6 +47,7 @@ OPERATIONS_PACKAGE_FILES = [
     "drift.py", "stages/profile.py",
     "ops/__init__.py", "ops/champion.py", "ops/guard.py", "ops/monitor.py", "ops/predict.py",
     "ops/serve.py", "ops/performance.py", "ops/history.py", "ops/release.py", "ops/retrain.py",
+    "ops/drift_page.py",
 ]  # fmt: skip
 TEST_FILES = [
     "conftest.py", "test_config.py", "test_featurize_and_split.py", "test_pipeline.py",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,6 +24,7 @@ from {{ cookiecutter.package_name }}.evaluation import (
 from {{ cookiecutter.package_name }}.modeling import model_inputs
 from {{ cookiecutter.package_name }}.ops import serve
 from {{ cookiecutter.package_name }}.ops.champion import decide
+from {{ cookiecutter.package_name }}.ops.drift_page import drift_page
 from {{ cookiecutter.package_name }}.ops.monitor import drift_report, reasons
 from {{ cookiecutter.package_name }}.ops.performance import (
     performance,
@@ -112,6 +115,30 @@ def test_drift_report_flags_a_shifted_column_and_not_a_resample(tabular):
     drifted = drift_report(shifted, resample.label.reset_index(drop=True), reference, THRESHOLDS)
     assert drifted["drifted_columns"] == ["colour", "x"]
     assert not drifted["prediction_drift"]
+
+
+def test_the_drift_page_leads_with_the_verdict_and_draws_each_input_offline(tabular):
+    reference = {
+        "rows": len(tabular),
+        "features": {
+            "x": profile(tabular.x, False, 10, 0),
+            "colour": profile(tabular.colour, True, 10, 0),
+        },
+        "prediction": profile(tabular.label, True, 10, 0),
+    }
+    shifted = tabular.assign(x=tabular.x + 3, colour="red")
+    report = drift_report(shifted, tabular.label, reference, THRESHOLDS)
+    colours = report["columns"]["colour"]["distribution"]
+    assert dict(zip(colours["bins"], colours["batch"], strict=True))["red"] == 1.0
+    page = drift_page(Path("data/batches/new.csv"), report)
+    assert page.index("Status: <strong>drift</strong>") < page.index("<svg")
+    assert "2 of 2 inputs drifted (colour, x); predictions stable" in page
+    sections = re.findall(r"<h2>(.*?)</h2>", page)
+    assert sections == ["predictions: no drift", "x: drift", "colour: drift"]
+    sizes = re.findall(r'<svg [^>]*width="(\d+)" height="(\d+)"', page)
+    assert len(sizes) == 3 and all(int(w) > 0 and int(h) > 0 for w, h in sizes)
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page), "the page loads nothing"
+    assert "<script" not in page and len(page) < 500_000
 
 
 def test_reasons_name_new_categories_and_missing_values(tabular):

@@ -9,6 +9,7 @@ shift, above 0.2 a significant one.
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -67,15 +68,38 @@ def bin_shares(values: pd.Series, edges: list[float] | np.ndarray) -> np.ndarray
     return np.bincount(indices, minlength=len(edges) + 1) / len(values)
 
 
+def distribution(bins: list[str], reference: Any, batch: Any) -> dict[str, list]:
+    """Each bin's share of the reference's values and of the batch's: what the drift page
+    draws, and what PSI compares."""
+    return {
+        "bins": bins,
+        "reference": [round(float(share), 6) for share in reference],
+        "batch": [round(float(share), 6) for share in batch],
+    }
+
+
+def bin_names(edges: list[float]) -> list[str]:
+    """Readable names of the bins ``bin_shares`` counts in."""
+    shown = [f"{edge:.4g}" for edge in edges]
+    if not shown:
+        return ["all values"]
+    inner = [f"{low} to {high}" for low, high in pairwise(shown)]
+    return [f"up to {shown[0]}", *inner, f"over {shown[-1]}"]
+
+
 def compare_numeric(reference: dict[str, Any], values: pd.Series) -> dict[str, Any]:
     present = values.dropna().astype(float)
+    shares = bin_shares(present, reference["edges"])
     result = {
-        "psi": round(psi(reference["proportions"], bin_shares(present, reference["edges"])), 6),
+        "psi": round(psi(reference["proportions"], shares), 6),
         "missing_rate": round(float(values.isna().mean()), 6),
         "reference_missing_rate": reference["missing_rate"],
         "values": len(present),
         "test": "kolmogorov-smirnov",
         "p_value": None,
+        "distribution": distribution(
+            bin_names(reference["edges"]), reference["proportions"], shares
+        ),
     }
     if len(present) and reference["sample"]:
         result["p_value"] = float(stats.ks_2samp(reference["sample"], present).pvalue)
@@ -116,6 +140,9 @@ def compare_categorical(reference: dict[str, Any], values: pd.Series) -> dict[st
         "p_value": None,
         "unseen_categories": sorted(str(c) for c in unseen.index),
         "unseen_share": round(float(unseen.sum() / max(counts.sum(), 1)), 6),
+        "distribution": distribution(
+            categories, expected / max(expected.sum(), 1), actual / max(actual.sum(), 1)
+        ),
     }
     if actual.sum() and len(categories) > 1:
         table = np.vstack([expected, actual])

@@ -6,7 +6,7 @@ the training data. A batch that holds the target, or whose labels arrive in a fi
 their own (``--labels``, matched to rows by ``--key``), is also scored against the
 test score (ops/performance.py). The batch is cleaned and featurized by the same code as
 training; rows that break the raw schema are reported as violations. Writes
-``<output>/drift.json`` and ``<output>/drift.md``, adds the batch to
+``<output>/drift.json``, ``drift.md`` and ``drift.html`` (ops/drift_page.py), adds the batch to
 ``<output>/history.csv`` (ops/history.py), and exits 1 when anything exceeds the
 thresholds in ``monitor`` (conf/monitor/), so a scheduler can act on it.
 """
@@ -32,6 +32,7 @@ from ..drift import compare
 from ..evaluation import Predictions
 from ..modeling import load_model, model_version
 from ..review import actions
+from .drift_page import drift_page
 from .history import history_row, record
 from .performance import describe, performance
 from .predict import predict_rows
@@ -226,6 +227,7 @@ def monitor(
     markdown = to_markdown(source, report)
     write_json(report, output / "drift.json")
     write_text(markdown, output / "drift.md")
+    write_text(drift_page(source, report), output / "drift.html")
     record(history_row(source, report, version), output)
     actions.add_to_summary(markdown)
     return report, markdown
