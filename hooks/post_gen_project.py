@@ -38,6 +38,7 @@ UNUSED = {
             "Dockerfile",
             ".dockerignore",
             "data/batches",
+            "reports/monitoring",
             "tests/test_operations.py",
             "tests/test_api_load.py",
         ]

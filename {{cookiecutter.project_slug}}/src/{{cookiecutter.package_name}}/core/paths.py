@@ -31,6 +31,11 @@ METRICS = Path("reports/metrics.json")
 SLICE_METRICS = Path("reports/slice_metrics.json")
 MODEL_CARD = Path("reports/model_card.md")
 PLOTS = Path("reports/plots")
+REPORT = Path("reports/report.html")
+{%- if cookiecutter.operations == 'yes' %}
+MONITORING = Path("reports/monitoring")  # monitor's default folder
+HISTORY = MONITORING / "history.csv"  # every batch monitored (ops/history.py)
+{%- endif %}
 
 
 def file_stem(label: object) -> str:

@@ -72,25 +72,37 @@ def model_metadata(model_path: Path, model: Model, raw_path: Path, metrics: dict
 UNBOUNDED = sorted(name for name, metric in METRICS.items() if metric.unbounded)
 
 
-def fairness(slices: dict[str, Any], largest_gap: float, overall: dict[str, float]) -> str:
-    """The slice metrics whose groups differ by more than ``largest_gap``, or that none do.
+def flagged_gaps(
+    slices: dict[str, Any], largest_gap: float, overall: dict[str, float]
+) -> list[tuple[str, str, str]]:
+    """(slice column, metric, the gap as shown) for every gap above ``largest_gap``.
 
     Bounded scores (accuracy, F1, AUC, R²) compare the absolute gap; metrics in the
     target's unit, or unbounded, compare the gap as a fraction of the test-split value.
     """
+    found = []
+    for column, result in slices.items():
+        for metric, gap in result["largest_gap"].items():
+            relative = metric in UNBOUNDED and overall.get(metric)
+            size = gap / abs(overall[metric]) if relative else gap
+            if size > largest_gap:
+                found.append(
+                    (column, metric, f"{size:.0%} of its test value" if relative else number(gap))
+                )
+    return found
+
+
+def fairness(slices: dict[str, Any], largest_gap: float, overall: dict[str, float]) -> str:
+    """The slice metrics whose groups differ by more than ``largest_gap``, or that none do."""
     if not slices:
         return (
             "No slice is set (`evaluate.slice_columns` in conf/evaluate/), so no group of "
             "rows was compared with another."
         )
-    findings = []
-    for column, result in slices.items():
-        for metric, gap in result["largest_gap"].items():
-            relative = metric in UNBOUNDED and overall.get(metric)
-            size = gap / abs(overall[metric]) if relative else gap
-            shown = f"{size:.0%} of its test value" if relative else number(gap)
-            if size > largest_gap:
-                findings.append(f"- `{column}`: {metric} differs by {shown} between groups")
+    findings = [
+        f"- `{column}`: {metric} differs by {shown} between groups"
+        for column, metric, shown in flagged_gaps(slices, largest_gap, overall)
+    ]
     units = ", ".join(UNBOUNDED)
     rule = f"{largest_gap} ({largest_gap:.0%} of the test value for {units})"
     if not findings:

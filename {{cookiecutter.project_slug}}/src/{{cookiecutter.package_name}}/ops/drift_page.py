@@ -1,10 +1,8 @@
 """The drift report as one HTML page a person reads in seconds: the verdict first, then
 for each input the training data's distribution and the batch's, drawn over each other.
 
-The charts are Vega-Lite specifications (built with Altair: the grammar DVC's own plots
-use), rendered to SVG by vl-convert, in process and offline. The page embeds them
-inline, so it loads nothing, needs no JavaScript, and its size depends on the number
-of bins, not of rows. The data are the binned shares that drift.json already holds.
+Drawn offline into one self-contained file (charts.py) from the binned shares that
+drift.json already holds, so its size depends on the number of bins, not of rows.
 """
 
 from __future__ import annotations
@@ -13,51 +11,8 @@ import html
 from pathlib import Path
 from typing import Any
 
+from ..charts import grouped_bars, page
 from .performance import describe
-
-STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; color: #222; }
-.verdict { font-size: 1.4rem; padding: .6rem 1rem; border-radius: .4rem; }
-.ok { background: #e6f4ea; } .flagged { background: #fde8e8; }
-section { border-top: 1px solid #ddd; padding: .5rem 0; }
-section.drift h2 { color: #b3261e; }
-.why { margin: .2rem 0 .6rem; }
-pre { white-space: pre-wrap; }
-"""
-COLOURS = {"training": "#9aa5b1", "batch": "#1f77b4"}
-
-
-def distribution_chart(title: str, distribution: dict[str, list]) -> str:
-    """Grouped bars: each bin's share in training and in the batch, as inline SVG."""
-    import altair as alt
-    import pandas as pd
-    import vl_convert
-
-    rows = [
-        {"bin": name, "order": order, "data": source, "share": shares[order]}
-        for source, shares in (
-            ("training", distribution["reference"]),
-            ("batch", distribution["batch"]),
-        )
-        for order, name in enumerate(distribution["bins"])
-    ]
-    sort = distribution["bins"]
-    chart = (
-        alt.Chart(pd.DataFrame(rows), title=title, width=max(160, 34 * len(sort)), height=150)
-        .mark_bar()
-        .encode(
-            x=alt.X("bin:N", sort=sort, title=None, axis=alt.Axis(labelAngle=-30)),
-            xOffset=alt.XOffset("data:N", sort=list(COLOURS)),
-            y=alt.Y("share:Q", title="share of values", axis=alt.Axis(format="%")),
-            color=alt.Color(
-                "data:N",
-                sort=list(COLOURS),
-                scale=alt.Scale(domain=list(COLOURS), range=list(COLOURS.values())),
-                title=None,
-            ),
-        )
-    )
-    return vl_convert.vegalite_to_svg(chart.to_dict())
 
 
 def column_section(name: str, result: dict[str, Any]) -> str:
@@ -78,7 +33,7 @@ def column_section(name: str, result: dict[str, Any]) -> str:
         f'<section class="{"drift" if result["drift"] else "stable"}">'
         f"<h2>{html.escape(name)}: {verdict}</h2>"
         f'<p class="why">{html.escape(why)}</p>'
-        f"{distribution_chart(name, result['distribution'])}</section>"
+        f"{grouped_bars(name, result['distribution'])}</section>"
     )
 
 
@@ -109,9 +64,4 @@ def drift_page(source: Path, report: dict[str, Any]) -> str:
     ordered = sorted(report["columns"].items(), key=lambda item: not item[1]["drift"])
     parts.append(column_section("predictions", report["prediction"]))
     parts += [column_section(name, result) for name, result in ordered]
-    body = "\n".join(parts)
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>Drift report: {html.escape(Path(source).name)}</title>"
-        f"<style>{STYLE}</style></head><body>\n{body}\n</body></html>\n"
-    )
+    return page(f"Drift report: {Path(source).name}", parts)

@@ -5,7 +5,8 @@ Each run adds the batch's row (or replaces it, for a batch checked before: the s
 content, by MD5, is one batch whatever its file name): when it was checked, the model
 version, rows, status, the PSI of each input and of the predictions and, for a labelled
 batch, the primary metric beside its test score. The file is small: commit it, and
-``dvc plots show`` draws any of its columns over the batches.
+``dvc plots show`` draws any of its columns over the batches, and the project report
+(stage report) draws the PSI of each input over the batches monitored.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def record(row: dict[str, Any], output: Path) -> pd.DataFrame:
     """Add ``row`` to ``output``'s history, replacing an earlier run on the same batch."""
     path = Path(output) / HISTORY
     earlier = []
-    if path.is_file():
+    if path.is_file() and path.stat().st_size:  # the project starts with an empty one
         earlier = pd.read_csv(path, dtype={"batch_md5": str}).to_dict("records")
     kept = [run for run in earlier if run["batch_md5"] != row["batch_md5"]]
     history = pd.DataFrame([*kept, row])  # columns in order of first use

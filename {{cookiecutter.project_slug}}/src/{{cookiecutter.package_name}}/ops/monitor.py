@@ -37,8 +37,6 @@ from .history import history_row, record
 from .performance import describe, performance
 from .predict import predict_rows
 
-DEFAULT_OUTPUT = Path("reports/monitoring")
-
 
 def psi_judged(result: dict[str, Any], thresholds: Monitor) -> bool:
     """Whether the column has ``min_rows`` values (not missing) in the batch and in the
@@ -245,7 +243,7 @@ def main(argv: list[str] | None = None) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--input", type=Path, help="a CSV batch in the raw format")
     source.add_argument("--latest", type=Path, help="a folder: monitor its newest CSV")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="report folder")
+    parser.add_argument("--output", type=Path, default=paths.MONITORING, help="report folder")
     parser.add_argument("--labels", type=Path, help="a CSV of labels for the batch's rows")
     parser.add_argument(
         "--key", nargs="+", help="the column(s) that match --labels rows to batch rows"
