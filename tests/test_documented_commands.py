@@ -70,7 +70,13 @@ def test_generated_readme_commands(baked, copy_of):
     assert "split.test_size" in stale.stderr and "Traceback" not in stale.stderr
     run(compose, cwd=project)
     run(check, cwd=project)
-    assert stages_run(dvc("repro", cwd=project)) == ["split", "train", "evaluate", "profile"]
+    assert stages_run(dvc("repro", cwd=project)) == [
+        "split",
+        "train",
+        "evaluate",
+        "profile",
+        "report",
+    ]
 
     for command in (
         "dvc exp run -S model=random_forest -S model.n_estimators=300",
@@ -82,6 +88,7 @@ def test_generated_readme_commands(baked, copy_of):
             "train",
             "evaluate",
             "profile",
+            "report",
         ]
         if "n_estimators=300" in command:
             params = yaml.safe_load((project / "params.yaml").read_text())
@@ -149,7 +156,7 @@ def test_bring_your_own_messy_table_with_no_hand_edits(baked, copy_of, task, tmp
     draft = documented(readme, command)[1:4]
     run([sys.executable, *draft, str(raw), "--target", target], cwd=project)
     assert stages_run(dvc(*documented(readme, "dvc repro")[1:], cwd=project)) == [
-        "clean", "featurize", "split", "train", "evaluate", "profile",
+        "clean", "featurize", "split", "train", "evaluate", "profile", "report",
     ]  # fmt: skip
 
     metrics = json.loads((project / "reports/metrics.json").read_text())
@@ -212,7 +219,7 @@ def test_pull_request_checks_and_the_demo_remote_as_documented(baked, copy_of, t
 def test_dask_engine_commands_run_on_a_local_and_on_a_given_cluster(baked, copy_of, tmp_path):
     project = copy_of(baked())
     readme = project / "README.md"
-    every_stage = ["clean", "featurize", "split", "train", "evaluate", "profile"]
+    every_stage = ["clean", "featurize", "split", "train", "evaluate", "profile", "report"]
     local = documented(readme, "dvc exp run -S compute.engine=dask")
     assert stages_run(dvc(*local[1:], cwd=project)) == every_stage
     assert (project / "data/interim/clean.parquet").is_dir()

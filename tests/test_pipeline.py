@@ -13,8 +13,8 @@ from .conftest import dvc, run, stages_run
 
 pytestmark = pytest.mark.slow
 
-ALL_STAGES = ["clean", "featurize", "split", "train", "evaluate", "profile"]
-AFTER_TRAINING = ["train", "evaluate", "profile"]
+ALL_STAGES = ["clean", "featurize", "split", "train", "evaluate", "profile", "report"]
+AFTER_TRAINING = ["train", "evaluate", "profile", "report"]
 # Without the operations half there is no profile stage (the drift monitor's reference).
 WITHOUT_OPERATIONS = {"yes": [], "no": ["profile"]}
 METRIC_FILES = [

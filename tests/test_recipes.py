@@ -123,7 +123,7 @@ def test_adding_a_metric(baked, copy_of):
     review = project / "conf/review/default.yaml"
     review.write_text(review.read_text().replace("limits:\n", "limits:\n" + limit, 1))
 
-    assert run_commands(commands, project) == [["train", "evaluate"]]
+    assert run_commands(commands, project) == [["train", "evaluate", "report"]]
     metrics = json.loads((project / "reports/metrics.json").read_text())
     assert 0.9 < metrics["precision_macro"] <= 1, metrics
     own_tests = run([*PYTEST, "-m", "not slow"], cwd=project)
@@ -138,7 +138,7 @@ def test_adding_a_derived_feature(baked, copy_of):
     text = features.read_text().replace("derived:\n", "derived:\n" + feature, 1)
     features.write_text(text.replace("numeric: [", "numeric: [culmen_area, ", 1))
 
-    stages = ["featurize", "split", "train", "evaluate", "profile"]
+    stages = ["featurize", "split", "train", "evaluate", "profile", "report"]
     assert run_commands(commands, project) == [stages]
     importance = pd.read_csv(project / "reports/plots/importance.csv")
     assert "culmen_area" in set(importance["feature"])

@@ -31,6 +31,7 @@ CHOICE_PROMPTS = {
 
 PACKAGE_FILES = [
     "__init__.py", "__main__.py", "evaluation.py", "modeling.py", "tuning.py",
+    "core/charts.py", "model_card/report_page.py", "stages/report.py",
     "data/__init__.py", "data/draft.py",
     "model_card/__init__.py", "model_card/template.md",
     "data/blocks.py", "data/parquet.py", "data/cleaning.py", "data/splitting.py",
@@ -53,7 +54,7 @@ TEST_FILES = [
     "conftest.py", "test_config.py", "test_featurize_and_split.py", "test_pipeline.py",
     "test_review.py", "test_schema_and_clean.py", "test_draft_schema.py",
     "test_train_and_evaluate.py", "test_files.py", "helpers.py", "exported_tables.py",
-    "test_real_exports.py",
+    "test_real_exports.py", "test_report_page.py",
 ]  # fmt: skip
 DEMO_CSV = TEMPLATE / "{{cookiecutter.project_slug}}/data/raw/penguins-raw.csv"
 
@@ -96,6 +97,7 @@ def expected_git_files(
         files |= {"conf/monitor/default.yaml", ".github/workflows/monitor.yml"}
         files |= {".github/workflows/retrain.yml", "Dockerfile", ".dockerignore"}
         files |= {"data/batches/.gitkeep", "tests/test_operations.py"}
+        files.add("reports/monitoring/history.csv")  # empty: the report stage reads it
     linear = "logistic_regression" if task == "classification" else "ridge"
     files.add(f"conf/model/{linear}.yaml")
     if demo_data == "penguins":
@@ -351,7 +353,7 @@ def test_without_operations_nothing_mentions_them(baked):
         found = [word for word in OPERATIONS_WORDS if re.search(rf"\b{word}", text)]
         assert found == [], f"{name} mentions {found}"
     stages = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
-    assert list(stages) == ["clean", "featurize", "split", "train", "evaluate"]
+    assert list(stages) == ["clean", "featurize", "split", "train", "evaluate", "report"]
     assert python_lines(baked() / "src/penguins_ml") - python_lines(package) >= 600
 
 

@@ -4,6 +4,7 @@ in a private copy of the project. Fixtures that use them are in conftest.py."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -59,6 +60,18 @@ def git(project: Path, *args: str) -> str:
     done = subprocess.run(["git", *identity, *args], cwd=project, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     return done.stdout
+
+
+def chart_sizes(page: str) -> list[tuple[int, int]]:
+    """(width, height) of every inline SVG chart of an HTML page."""
+    found = re.findall(r'<svg [^>]*width="([\d.]+)" height="([\d.]+)"', page)
+    return [(round(float(width)), round(float(height))) for width, height in found]
+
+
+def assert_self_contained(page: str) -> None:
+    """The page loads nothing and runs nothing: it opens offline, without JavaScript."""
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page), "the page loads a resource"
+    assert "<script" not in page and "@import" not in page
 
 
 def make_tabular(n: int, seed: int = 0) -> pd.DataFrame:

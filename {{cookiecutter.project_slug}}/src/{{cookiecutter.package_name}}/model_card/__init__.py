@@ -2,7 +2,8 @@
 
 ``evaluate`` writes both on every run, so neither can go stale: ``models/metadata.json``
 travels with the model file; ``reports/model_card.md``, filled in from ``template.md``
-in this folder, is for people deciding whether to use the model.
+in this folder, is for people deciding whether to use the model. The report stage
+draws the same facts, with charts, into ``reports/report.html`` (report_page.py).
 """
 
 from __future__ import annotations

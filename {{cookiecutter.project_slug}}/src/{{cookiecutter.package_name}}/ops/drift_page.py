@@ -1,7 +1,7 @@
 """The drift report as one HTML page a person reads in seconds: the verdict first, then
 for each input the training data's distribution and the batch's, drawn over each other.
 
-Drawn offline into one self-contained file (charts.py) from the binned shares that
+Drawn offline into one self-contained file (core/charts.py) from the binned shares that
 drift.json already holds, so its size depends on the number of bins, not of rows.
 """
 
@@ -11,7 +11,7 @@ import html
 from pathlib import Path
 from typing import Any
 
-from ..charts import grouped_bars, page
+from ..core.charts import grouped_bars, page
 from .performance import describe
 
 

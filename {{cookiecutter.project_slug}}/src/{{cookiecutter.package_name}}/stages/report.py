@@ -2,7 +2,7 @@
 
 Gathers what evaluate and clean wrote (metrics, slices, plot tables, data quality, the
 model's metadata){{ ' and the monitoring history' if cookiecutter.operations == 'yes' else '' }} into one self-contained HTML file
-(report_page.py). It reads reports, never data, so it takes seconds at any size.
+(model_card/report_page.py). It reads reports, never data, so it takes seconds at any size.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from ..core import paths
 from ..core.config import load_params
 from ..core.errors import run_main
 from ..core.files import read_json, write_text
-from ..report_page import Results, report_page
+from ..model_card.report_page import Results, report_page
 
 
 def plot_tables() -> dict[str, pd.DataFrame]:

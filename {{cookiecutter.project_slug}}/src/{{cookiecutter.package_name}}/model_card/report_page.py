@@ -4,7 +4,7 @@ The verdict first (does the model beat the baseline, is any slice treated worse)
 the metrics on validation and test side by side, where the model errs, what it relies
 on, how it does per slice, what the data lost on the way in, where the model came from
 and{{ ', with the operations half, every batch monitored since.' if cookiecutter.operations == 'yes' else '.' }} Drawn
-offline into one file (charts.py) from the tables evaluate already wrote, which hold at
+offline into one file (core/charts.py) from the tables evaluate already wrote, which hold at
 most ``evaluate.sample_rows`` rows: the page's size does not grow with the data.
 """
 
@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .charts import horizontal_bars, html_table, page, paragraph, section, shortened, svg
-from .evaluation import BASELINE, METRICS
-from .model_card import against_baseline, flagged_gaps
+from ..core.charts import horizontal_bars, html_table, page, paragraph, section, shortened, svg
+from ..evaluation import BASELINE, METRICS
+from . import against_baseline, flagged_gaps
 
 MAX_CLASSES = 20  # the confusion matrix's classes; the rest share one row and column
 MAX_CURVES = 10  # ROC and precision-recall curves drawn, one per class
