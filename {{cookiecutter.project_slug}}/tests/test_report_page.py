@@ -14,7 +14,10 @@ from helpers import TABULAR_TARGET, assert_self_contained, chart_sizes
 
 from {{ cookiecutter.package_name }}.evaluation import evaluate
 from {{ cookiecutter.package_name }}.model_card import model_metadata
-from {{ cookiecutter.package_name }}.model_card.report_page import Results, report_page
+from {{ cookiecutter.package_name }}.model_card.report_page import (
+    Results,
+    report_page,
+)
 from {{ cookiecutter.package_name }}.modeling import save_model
 from {{ cookiecutter.package_name }}.tuning import fit_or_tune
 

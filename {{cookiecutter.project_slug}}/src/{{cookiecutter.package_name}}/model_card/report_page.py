@@ -27,6 +27,7 @@ CURVE_POINTS = 200  # points per curve: finer than the eye can tell
 MAX_POINTS = 1000  # predictions drawn in the regression scatter plots
 MAX_FEATURES = 20  # the most important features drawn
 MAX_GROUPS = 30  # the largest groups of a slice drawn and listed
+PACKAGE = __package__.split(".")[0]
 
 
 @dataclass
@@ -309,7 +310,7 @@ def history_section(results: Results) -> str:
     if history is None or history.empty:
         return section(
             "Monitoring history",
-            paragraph("No batch has been monitored yet (python -m {{ cookiecutter.package_name }} monitor)."),
+            paragraph(f"No batch has been monitored yet (python -m {PACKAGE} monitor)."),
         )
     psi = [c for c in history.columns if c.startswith("psi_")]
     worst = history[psi].max().sort_values(ascending=False).index[:MAX_CURVES]
