@@ -142,6 +142,14 @@ def test_pull_request_reports_against_main_and_comments_once(origin, tmp_path):
     report = checkout / "pipeline-report"
     assert (report / "report.md").read_text() in summary
     assert (report / "plots" / "index.html").is_file()
+    # The branch's own HTML report travels in the artifact; the comment gains charts.
+    assert (report / "report.html").read_bytes() == (checkout / "reports/report.html").read_bytes()
+    charts = re.findall(r"```mermaid\n(.*?)```", summary, re.DOTALL)
+    assert [chart.splitlines()[0] for chart in charts] == [
+        "xychart-beta",
+        "xychart-beta horizontal",
+    ]
+    assert "line [" in charts[0] and '"culmen_length_mm"' in charts[1]
     outputs = Path(env["GITHUB_OUTPUT"]).read_text()
     assert "report=pipeline-report/report.md" in outputs
     posts_one_comment_and_updates_it(checkout, env)

@@ -12,6 +12,7 @@ from helpers import LOSS, SCORE
 
 from {{ cookiecutter.package_name }}.core.config import Limit, parse
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, PipelineError
+from {{ cookiecutter.package_name }}.core.markdown import bar_chart
 from {{ cookiecutter.package_name }}.evaluation import BASELINE, METRICS
 from {{ cookiecutter.package_name }}.review.gate import check_limits
 from {{ cookiecutter.package_name }}.review.pull_requests import (
@@ -23,6 +24,7 @@ from {{ cookiecutter.package_name }}.review.report import (
     baseline_verdict,
     changed_params,
     metric_rows,
+    metrics_chart,
     render,
     short_name,
 )
@@ -164,6 +166,37 @@ def test_rendered_report_leads_with_the_verdict_and_carries_the_marker():
     assert lines[3] == f"**Quality gate failed**: `{SCORE}` may drop by at most 0.01"
     assert "No params changed." in markdown
     assert f"| `{SCORE}` | 0.9 | 0.5 | may drop by at most 0.01 | **failed** |" in markdown
+
+
+def test_charts_are_mermaid_blocks_between_the_metrics_and_data_quality():
+    diff = {  # as `dvc metrics diff --json` gives it
+        "reports/metrics.json": {
+            SCORE: {"old": 0.82, "new": 0.9},
+            LOSS: {"old": 0.5, "new": 0.4},  # unbounded: not on a 0-to-1 chart
+        },
+        "reports/validation_metrics.json": {SCORE: {"old": 0.8, "new": 0.9}},
+    }
+    rows = metric_rows(diff, list(diff))
+    chart = metrics_chart(rows, "main")
+    assert chart.splitlines() == [
+        "```mermaid",
+        "xychart-beta",
+        '    title "Test metrics: bars this branch, line main"',
+        f'    x-axis ["{SCORE}"]',
+        "    y-axis 0.75 --> 1",  # just below the lowest value, so the change shows
+        "    bar [0.9]",
+        "    line [0.82]",
+        "```",
+    ]
+    markdown = render("main (abc123)", [], rows, [], [], "the base", "open plots", [chart])
+    assert markdown.index("### Metrics") < markdown.index(chart) < markdown.index("### Data")
+
+
+def test_chart_labels_are_quoted_safely_and_shortened():
+    chart = bar_chart('a "title"', ['say "hi"', "x" * 50], [1, -2], horizontal=True)
+    assert "xychart-beta horizontal" in chart and '    title "a \'title\'"' in chart
+    assert f'x-axis ["say \'hi\'", "{"x" * 29}…"]' in chart
+    assert "y-axis -2 --> 1" in chart
 
 
 @pytest.mark.parametrize("binding", [True, False])

@@ -1,32 +1,41 @@
 """Compare the reproduced results with a base revision, as a pull request sees them.
 
 Writes ``<output>/report.md``: the params that changed, every metric with its base and
-head values and the change, the data-quality counts, and the quality gate; and
-``<output>/plots/index.html``, DVC's plots of both revisions. In GitHub Actions the
-report also goes to the job summary. Exits 1 when a metric breaks a limit of the gate,
+head values and the change, charts of the test metrics and the most important features
+(Mermaid, which GitHub draws itself), the data-quality counts, and the quality gate;
+``<output>/plots/index.html``, DVC's plots of both revisions; and
+``<output>/report.html``, this branch's project report. In GitHub Actions the report
+also goes to the job summary. Exits 1 when a metric breaks a limit of the gate,
 after writing the report, so the report says which.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import math
 import os
+import shutil
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from ..core import paths
 from ..core.config import Limit, differing_keys, flatten, load_params, parse
 from ..core.errors import PipelineError
-from ..core.markdown import MISSING, number, table
+from ..core.markdown import MISSING, bar_chart, number, table
 from ..core.yaml_files import read_yaml
-from ..evaluation import BASELINE, beats_baseline
+from ..evaluation import BASELINE, METRICS, beats_baseline
 from . import actions
 from .gate import Verdict, check_limits
 from .pull_requests import MARKER
-from .revisions import dvc, git, yaml_at
+from .revisions import dvc, git, read_at, yaml_at
 
 RESULT_FILES = [str(paths.METRICS), str(paths.VALIDATION_METRICS), str(paths.TUNING)]
+IMPORTANCE = paths.PLOTS / "importance.csv"
+TOP_FEATURES = 10
 
 
 def short_name(revision: str) -> str:
@@ -91,6 +100,48 @@ def percent(value: float | None) -> str:
     return MISSING if value is None else f"{value:+.1%}" if value else "0%"
 
 
+def metrics_chart(results: list[dict[str, Any]], base_name: str) -> str | None:
+    """The test metrics on a 0-to-1 scale: this branch as bars, the base as a line."""
+    shown = [
+        r for r in results
+        if r["file"] == str(paths.METRICS) and r["metric"] in METRICS
+        and not METRICS[r["metric"]].unbounded and r["head"] is not None
+    ]  # fmt: skip
+    if not shown:
+        return None
+    head, base = [r["head"] for r in shown], [r["base"] for r in shown]
+    values = [value for value in [*head, *base] if value is not None]
+    # From just below the lowest value, in twentieths, so small changes show.
+    y_range = (math.floor(min(values) * 20 - 1) / 20, max(1.0, *values))
+    return bar_chart(
+        f"Test metrics: bars this branch, line {base_name}",
+        [r["metric"] for r in shown],
+        head,
+        None if None in base else base,
+        y_range=y_range,
+    )
+
+
+def importance_chart(base: str, base_name: str) -> str | None:
+    """The most important features on this branch, their importance at the base as a line."""
+    if not IMPORTANCE.is_file():
+        return None
+    head = pd.read_csv(IMPORTANCE).head(TOP_FEATURES)
+    before = read_at(base, IMPORTANCE.as_posix())
+    known = {}
+    if before is not None:
+        known = pd.read_csv(io.StringIO(before)).set_index("feature")["importance"].to_dict()
+    line = [known.get(feature) for feature in head["feature"]]
+    # Below zero, shuffling a feature helped by chance: drawn as 0 (importance.csv has it).
+    return bar_chart(
+        f"Permutation importance, top {len(head)}: bars this branch, line {base_name}",
+        list(head["feature"]),
+        [max(value, 0.0) for value in head["importance"]],
+        None if None in line else [max(value, 0.0) for value in line],
+        horizontal=True,
+    )
+
+
 def render(
     base_name: str,
     params: list[tuple[str, Any, Any]],
@@ -99,6 +150,7 @@ def render(
     verdicts: list[Verdict],
     limits_source: str,
     plots_note: str,
+    charts: list[str] | None = None,
 ) -> str:
     """The whole report as Markdown, verdict first."""
     failed = [f"`{v.metric}` {v.rule}" for v in verdicts if v.fails_the_gate]
@@ -127,6 +179,7 @@ def render(
         + (table(["param", "base", "head"], params_rows) if params else "No params changed."),
         "### Metrics\n\n"
         + table(["file", "metric", "base", "head", "change", "relative"], metric_cells),
+        *(["### Charts\n\n" + "\n\n".join(charts)] if charts else []),
         "### Data quality\n\n"
         + table(
             ["count", "base", "head", "change"],
@@ -151,9 +204,13 @@ def plots_note(output: Path) -> str:
         url = "{}/{}/actions/runs/{}".format(*run)
         return (
             f"Both revisions' plots are in the `{output.name}` artifact of "
-            f"[this workflow run]({url}): open `plots/index.html`."
+            f"[this workflow run]({url}): open `plots/index.html`; this branch's whole "
+            "report, with charts, is `report.html` there."
         )
-    return f"Both revisions' plots: open `{output / 'plots' / 'index.html'}`."
+    return (
+        f"Both revisions' plots: open `{output / 'plots' / 'index.html'}`; this branch's "
+        f"whole report: `{output / 'report.html'}`."
+    )
 
 
 def limits_for(base: str, base_params: Any) -> tuple[dict[str, Limit], str]:
@@ -205,6 +262,9 @@ def compare(base: str, output: Path) -> tuple[str, list[Verdict]]:
         verdicts.append(baseline)
     dvc("plots", "diff", base, "--out", str(output / "plots"))
     quality = metric_rows(diff, [str(paths.DATA_QUALITY)]) + missing_rows(base)
+    if paths.REPORT.is_file():
+        shutil.copyfile(paths.REPORT, output / "report.html")
+    charts = [metrics_chart(results, base), importance_chart(base, base)]
     markdown = render(
         f"{base} ({base_name})",
         changed_params(base_params, head_params),
@@ -213,6 +273,7 @@ def compare(base: str, output: Path) -> tuple[str, list[Verdict]]:
         verdicts,
         limits_source,
         plots_note(output),
+        [chart for chart in charts if chart],
     )
     (output / "report.md").write_text(markdown, encoding="utf-8")
     return markdown, verdicts
