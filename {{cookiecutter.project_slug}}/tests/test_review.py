@@ -194,7 +194,7 @@ def test_charts_are_mermaid_blocks_between_the_metrics_and_data_quality():
 
 def test_chart_labels_are_quoted_safely_and_shortened():
     chart = bar_chart('a "title"', ['say "hi"', "x" * 50], [1, -2], horizontal=True)
-    assert "xychart-beta horizontal" in chart and '    title "a \'title\'"' in chart
+    assert "xychart-beta horizontal" in chart and "    title \"a 'title'\"" in chart
     assert f'x-axis ["say \'hi\'", "{"x" * 29}…"]' in chart
     assert "y-axis -2 --> 1" in chart
 
