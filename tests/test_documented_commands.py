@@ -49,6 +49,9 @@ def test_quickstart_generates_and_reproduces_a_project(tmp_path):
     assert "reports/metrics.json" in result.stdout and "accuracy" in result.stdout
     assert "rows_in" not in result.stdout, "the quickstart shows the test metrics only"
     assert (checkout / "demo/penguins-ml/dvc.lock").is_file()
+    readme = (TEMPLATE / "README.md").read_text()
+    assert "open `demo/penguins-ml/reports/report.html`" in readme
+    assert "<svg" in (checkout / "demo/penguins-ml/reports/report.html").read_text()
 
 
 def test_generated_readme_commands(baked, copy_of):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from .conftest import clone_and_reproduce, dvc, free_port, run, tool_env
+from .browser import open_offline
+from .conftest import clone_and_reproduce, dvc, free_port, run, stages_run, tool_env
 
 pytestmark = pytest.mark.slow
 
@@ -238,6 +240,40 @@ def test_monitor_flags_an_injected_shift_and_passes_a_fresh_sample(reproduced, t
     assert "body_mass_g" in (out / "drift.md").read_text()
     page = (out / "drift.html").read_text()
     assert "Status: <strong>schema violations</strong>" in page and "body_mass_g: drift" in page
+
+
+def test_reports_open_offline_in_chromium_and_the_history_reaches_the_project_report(
+    reproduced, copy_of, tmp_path
+):
+    project = copy_of(reproduced)
+    fresh = write_batch(
+        project, tmp_path / "fresh.csv", lambda raw: raw.sample(150, random_state=7)
+    )
+    shifted = write_batch(project, tmp_path / "shifted.csv", shift)
+    package(project, "monitor", "--input", str(fresh))  # into reports/monitoring/
+    clean_page = tmp_path / "drift-clean.html"
+    shutil.copyfile(project / "reports/monitoring/drift.html", clean_page)
+    assert package(project, "monitor", "--input", str(shifted), check=False).returncode == 1
+    # The history is a dependency of the report stage: only the report is redrawn.
+    assert stages_run(dvc("repro", cwd=project)) == ["report"]
+    report = project / "reports/report.html"
+    text = report.read_text()
+    assert report.stat().st_size < 5 * 2**20
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", text), "the report loads nothing"
+    history = text[text.index("<h2>Monitoring history</h2>") :]
+    assert "fresh.csv" in history and '<td class="flagged">schema violations</td>' in history
+
+    pages = {
+        "project-report": report,
+        "drift-clean": clean_page,
+        "drift-shifted": project / "reports/monitoring/drift.html",
+    }
+    for name, page in pages.items():
+        seen = open_offline(page, name)
+        assert (seen.errors, seen.requests) == ([], []), name
+        assert len(seen.charts) >= 8, (name, seen.charts)  # 7 inputs and the predictions
+        assert all(width > 100 and height > 50 for width, height in seen.charts), name
+        assert seen.screenshot.stat().st_size > 20_000 and seen.height > 900
 
 
 BAD_BATCHES = {

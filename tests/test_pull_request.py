@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from .browser import render_mermaid
 from .conftest import (
     FakeGitHub,
     clone_and_reproduce,
@@ -150,6 +151,9 @@ def test_pull_request_reports_against_main_and_comments_once(origin, tmp_path):
         "xychart-beta horizontal",
     ]
     assert "line [" in charts[0] and '"culmen_length_mm"' in charts[1]
+    drawn = render_mermaid(summary, "pull-request-charts")  # by the library GitHub uses
+    assert drawn.errors == [] and len(drawn.charts) == 2
+    assert all(width > 200 and height > 200 for width, height in drawn.charts)
     outputs = Path(env["GITHUB_OUTPUT"]).read_text()
     assert "report=pipeline-report/report.md" in outputs
     posts_one_comment_and_updates_it(checkout, env)
