@@ -9,7 +9,8 @@ demo's real rows resampled, each number jittered by about 1 % and kept inside th
 schema's bounds) and prints, as Markdown tables:
 
 - stages: each stage run directly (``python -m <package>.stages.<name>``) in order,
-  with wall time and peak resident memory of its largest process;
+  with wall time and peak resident memory of its largest process, and the size of the
+  project report the last stage writes;
 - repro: a cold ``dvc repro`` and, after a model-parameter change, an incremental one;
 - api: ``serve`` on 127.0.0.1, single-record requests from 16 keep-alive connections
   (fixed request count and time limit), then 1,000-record requests, then good records
@@ -44,7 +45,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.conftest import TEMPLATE, bake, free_port, tool_env
 
-STAGES = ["clean", "featurize", "split", "train", "evaluate", "profile"]
+STAGES = ["clean", "featurize", "split", "train", "evaluate", "profile", "report"]
 DEMO_CSV = TEMPLATE / "{{cookiecutter.project_slug}}" / "data" / "raw" / "penguins-raw.csv"
 # Numeric raw columns: decimals written, as in the demo file.
 NUMERIC = {
@@ -129,6 +130,9 @@ def bench_stages(
         seconds, peak = statistics.median(s for s, _ in runs), max(p for _, p in runs)
         total += seconds
         extra = f"{csv_bytes / seconds / 1e6:.0f} MB/s of CSV" if stage == "clean" else ""
+        if stage == "report":
+            size = (project / "reports/report.html").stat().st_size
+            extra = f"reports/report.html: {size / 1e6:.2f} MB"
         rows.append([stage, f"{seconds:.1f} s", gigabytes(peak), f"{peak / csv_bytes:.2f}", extra])
     rows.append(["**sum**", f"**{total:.1f} s**", "", "", ""])
     wall = "wall" if repeat == 1 else f"wall (median of {repeat})"
