@@ -531,6 +531,10 @@ def test_add_batches_adds_each_labelled_batch_once_and_refuses_bad_ones(reproduc
             "column 'Species' fails not_nullable: missing (line 2)",
         ),
         "foreign.csv": (raw.head(5).drop(columns="Comments"), "its header is not"),
+        "indexed.csv": (  # as pandas' to_csv() writes it by default
+            raw.head(5).reset_index().rename(columns={"index": ""}),
+            "an unnamed first column: the row numbers pandas' to_csv() writes",
+        ),
         "2026-12-01.csv": (new.head(3), "changed after it was added to the training data"),
     }
     for name, (frame, message) in bad.items():

@@ -37,10 +37,10 @@ from .release import (
     STAGE,
     Release,
     fetch_model_file,
-    find_release,
     gto,
     gto_show,
     model_md5_at,
+    release_at,
 )
 
 FIRST_VERSION = "v1.0.0"
@@ -88,9 +88,9 @@ def promote() -> str:
 
 def production() -> Release | None:
     """The release in the prod stage, or None before the first promotion."""
-    if gto_show(f"{ARTIFACT}#{STAGE}", "--ref") is None:
-        return None
-    return find_release(STAGE, None)
+    name = f"{ARTIFACT}#{STAGE}"
+    tag = gto_show(name, "--ref")
+    return None if tag is None else release_at(name, tag, STAGE, None)
 
 
 def report(message: str) -> None:

@@ -98,6 +98,11 @@ def find_release(
             f"assign one with `gto register {ARTIFACT}` and `gto assign {ARTIFACT} --version "
             "<version> --stage <stage>` (or `champion --promote`)"
         )
+    return release_at(name, tag, stage, version)
+
+
+def release_at(name: str, tag: str, stage: str | None, version: str | None) -> Release:
+    """The release GTO calls ``name``, whose git tag is ``tag``, with its params."""
     number = version or gto_show(name, "--version") or tag
     trained_with = yaml_at(tag, str(paths.PARAMS)) or {}
     params = parse(Params, trained_with, f"{paths.PARAMS} at {tag}")

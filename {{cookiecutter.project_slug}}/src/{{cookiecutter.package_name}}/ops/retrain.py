@@ -90,6 +90,9 @@ def checked(batch: Batch, raw_header: list[str], data: Data) -> Batch:
             + "; " * bool(missing and extra)
             + f"not in the raw data {extra}" * bool(extra)
         ) or "the same columns in another order"
+        if header[:1] == [""] and header[1:] == raw_header:
+            detail = "an unnamed first column: the row numbers pandas' to_csv() writes unless "
+            detail += "given index=False"
         raise DataError(
             f"{batch.path}: its header is not {data.raw_path}'s ({detail}); a batch is "
             "appended as written, so it must have the raw file's columns in its order"

@@ -306,7 +306,7 @@ def create_app(
     """Load the configuration and the model once (``release``: a registered version's),
     then serve them."""
     params, model, version, metadata = loaded(release)
-    served = {} if release is None else {"version": release.version, "stage": release.stage}
+    served = {} if release is None else {key: metadata[key] for key in ("version", "stage")}
     Record = record_model(params.data)
     Batch = Annotated[list[Record], Field(min_length=1, max_length=max_records)]  # type: ignore[valid-type]
     schema = RawSchema.of(params.data, inputs_only=True)
