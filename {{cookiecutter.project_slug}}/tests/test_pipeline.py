@@ -50,6 +50,8 @@ def test_dvc_repro_runs_the_pipeline_or_names_the_missing_data(project_copy):
     status = dvc("status", "--json", cwd=project_copy)
     assert json.loads(status.stdout) == {}
     assert paths.MODEL_CARD.read_text().startswith("# Model card")
+    report = paths.REPORT.read_text()  # the page people open: charts inline, nothing fetched
+    assert report.startswith("<!DOCTYPE html>") and "<svg" in report and "<script" not in report
 {%- if cookiecutter.operations == 'yes' %}
     check_the_api_serves_the_trained_model(raw_path)
 

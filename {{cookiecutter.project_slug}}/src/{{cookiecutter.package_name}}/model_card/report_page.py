@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.charts import horizontal_bars, html_table, page, paragraph, section, shortened, svg
-from ..evaluation import BASELINE, METRICS
+from ..evaluation import BASELINE, METRICS, beats_baseline
 from . import against_baseline, flagged_gaps
 
 MAX_CLASSES = 20  # the confusion matrix's classes; the rest share one row and column
@@ -60,7 +60,7 @@ def summary(results: Results) -> list[str]:
     model = results.metadata["model"]
     gaps = flagged_gaps(results.slices, results.fairness_gap, results.metrics)
     verdict = plain(against_baseline(results.metrics, results.primary_metric))
-    good = "does not beat" not in verdict and not gaps
+    good = beats_baseline(results.metrics, results.primary_metric) is not False and not gaps
     by_column: dict[str, list[str]] = {}
     for column, metric, _ in gaps:
         by_column.setdefault(column, []).append(metric)
@@ -97,7 +97,10 @@ def metrics_section(results: Results) -> str:
     ]
     header = ["metric", "validation", "test", BASELINE, "better"]
     rows.append(["rows", results.validation.get("train_rows"), results.metrics["test_rows"]])
-    note = "Validation scores the model chosen on the training split; test is held out."
+    note = (
+        "Validation: rows held out of fitting, scored after it (and tuning, when on). "
+        "Test: rows no step before evaluate has seen."
+    )
     return section("Metrics", html_table(header, rows), paragraph(note, "why"))
 
 
