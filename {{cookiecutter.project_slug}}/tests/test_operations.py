@@ -145,6 +145,19 @@ def test_the_drift_page_leads_with_the_verdict_and_draws_each_input_offline(tabu
     assert len(page) < 500_000
 
 
+def test_on_a_large_batch_a_significant_but_negligible_shift_is_not_drift(tabular):
+    reference = profile(pd.Series(["red"] * 500_000 + ["blue"] * 500_000), True, 10, 0)
+    tiny = pd.Series(["red"] * 505_000 + ["blue"] * 495_000)  # 50.5 % red instead of 50 %
+    result = compare(reference, tiny)
+    assert result["p_value"] < THRESHOLDS.p_value and result["psi"] < THRESHOLDS.min_psi
+    assert reasons(result, THRESHOLDS) == []
+    real = pd.Series(["red"] * 650_000 + ["blue"] * 350_000)  # 65 % red: PSI about 0.09
+    assert THRESHOLDS.min_psi <= compare(reference, real)["psi"] < THRESHOLDS.psi_threshold
+    assert [r.split(" p-value")[0] for r in reasons(compare(reference, real), THRESHOLDS)] == [
+        "chi-squared"
+    ]
+
+
 def test_reasons_name_new_categories_and_missing_values(tabular):
     reference = profile(tabular.colour, True, 10, 0)
     batch = pd.Series(["red", "teal", None, None, None, "blue"] * 5)

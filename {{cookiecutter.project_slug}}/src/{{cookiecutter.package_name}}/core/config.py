@@ -227,6 +227,7 @@ class Monitor(Section):
     bins: int = Field(ge=2)
     psi_threshold: float = Field(gt=0)
     p_value: float = Field(gt=0, lt=1)
+    min_psi: float = Field(0.05, ge=0)  # the least shift a significant test may flag
     missing_rate_increase: float = Field(ge=0)
     min_rows: int = Field(ge=1)
     unseen_share: float = Field(0.05, ge=0, le=1)

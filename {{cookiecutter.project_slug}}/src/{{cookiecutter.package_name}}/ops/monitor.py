@@ -50,12 +50,15 @@ def reasons(result: dict[str, Any], thresholds: Monitor) -> list[str]:
 
     The tests (KS, chi-squared, binomial for missing values) hold at any batch size. PSI
     does not, so it counts only where ``psi_judged``; a rise in missing values must also
-    be significant.
+    be significant. Where PSI is judged, a significant test counts only with a PSI of
+    ``min_psi`` or more: on a large batch a test finds differences too small to matter.
     """
     found = []
-    if psi_judged(result, thresholds) and result["psi"] >= thresholds.psi_threshold:
+    judged = psi_judged(result, thresholds)
+    if judged and result["psi"] >= thresholds.psi_threshold:
         found.append(f"PSI {result['psi']:.3f} >= {thresholds.psi_threshold}")
-    if result["p_value"] is not None and result["p_value"] < thresholds.p_value:
+    matters = not judged or result["psi"] >= thresholds.min_psi
+    if result["p_value"] is not None and result["p_value"] < thresholds.p_value and matters:
         found.append(f"{result['test']} p-value {result['p_value']:.2g} < {thresholds.p_value}")
     increase = result["missing_rate"] - result["reference_missing_rate"]
     significant = (result["missing_p_value"] or 0) < thresholds.p_value
