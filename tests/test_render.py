@@ -380,8 +380,9 @@ def test_the_users_part_is_small_and_each_stage_is_thin_io(baked, operations):
         assert len(stage.read_text().splitlines()) <= 60, stage.name
     files = [path for name in USERS_PART for path in package.glob(f"{name}/**/*.py")]
     files += [package / name for name in USERS_PART if name.endswith(".py")]
-    # 1,636 lines before the layout that set the user's part apart; 965 after it.
-    assert sum(len(path.read_text().splitlines()) for path in files) <= 1000
+    # 1,636 lines before the layout that set the user's part apart; 965 after it; 1,020
+    # with the report stage (23 lines: its page is the template's, in model_card/).
+    assert sum(len(path.read_text().splitlines()) for path in files) <= 1030
 
 
 # Words that belong to one task's code only (metrics, plots, probabilities).

@@ -28,7 +28,7 @@ SECTIONS = [
     "Monitoring history",
 {%- endif %}
 ]  # fmt: skip
-# Confusion matrix, ROC and precision-recall; or predicted against actual, and residuals.
+# {{ 'Confusion matrix, ROC and precision-recall' if cookiecutter.task == 'classification' else 'Predicted against actual, and the residuals' }}.
 ERROR_CHARTS = {{ 3 if cookiecutter.task == 'classification' else 2 }}
 
 

@@ -14,17 +14,23 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import pandas as pd
+{% if cookiecutter.task == 'classification' %}import numpy as np
+{% endif %}import pandas as pd
 
-from ..core.charts import horizontal_bars, html_table, page, paragraph, section, shortened, svg
+from ..core import paths
+from ..core.charts import horizontal_bars, html_table, page, paragraph, section, {{ 'shortened, ' if cookiecutter.task == 'classification' else '' }}svg
+from ..core.config import Params
+from ..core.files import read_json
 from ..evaluation import BASELINE, METRICS, beats_baseline
 from . import against_baseline, flagged_gaps
 
+MAX_LINES = 10  # lines drawn in one chart: {{ 'a curve per class; ' if cookiecutter.task == 'classification' else '' }}a PSI history per input
+{%- if cookiecutter.task == 'classification' %}
 MAX_CLASSES = 20  # the confusion matrix's classes; the rest share one row and column
-MAX_CURVES = 10  # ROC and precision-recall curves drawn, one per class
 CURVE_POINTS = 200  # points per curve: finer than the eye can tell
-MAX_POINTS = 1000  # predictions drawn in the regression scatter plots
+{%- else %}
+MAX_POINTS = 1000  # predictions drawn in the scatter plots
+{%- endif %}
 MAX_FEATURES = 20  # the most important features drawn
 MAX_GROUPS = 30  # the largest groups of a slice drawn and listed
 PACKAGE = __package__.split(".")[0]
@@ -50,6 +56,48 @@ class Results:
     history: pd.DataFrame | None = None  # monitor's, when the project has one
     psi_threshold: float | None = None
     seed: int = 0
+
+
+def plot_tables() -> dict[str, pd.DataFrame]:
+    """Every table under reports/plots/, by its path there (``roc/Adelie.csv``)."""
+    return {
+        path.relative_to(paths.PLOTS).as_posix(): pd.read_csv(path)
+        for path in sorted(paths.PLOTS.rglob("*.csv"))
+    }
+{%- if cookiecutter.operations == 'yes' %}
+
+
+def monitoring_history() -> pd.DataFrame | None:
+    """monitor's history, or None while it is empty (no batch monitored yet)."""
+    if not paths.HISTORY.is_file() or not paths.HISTORY.stat().st_size:
+        return None
+    return pd.read_csv(paths.HISTORY, dtype={"batch_md5": str})
+{%- endif %}
+
+
+def read_results(params: Params) -> Results:
+    """What the report draws, as the pipeline{{ ' and monitor' if cookiecutter.operations == 'yes' else '' }} wrote it."""
+    tables = plot_tables()
+    return Results(
+        project="{{ cookiecutter.project_name }}",
+        task=params.task,
+        target=params.data.target,
+        primary_metric=params.review.primary_metric,
+        fairness_gap=params.evaluate.fairness_gap,
+        metrics=read_json(paths.METRICS),
+        validation=read_json(paths.VALIDATION_METRICS),
+        slices=read_json(paths.SLICE_METRICS),
+        quality=read_json(paths.DATA_QUALITY),
+        missing=read_json(paths.MISSING_VALUES),
+        metadata=read_json(paths.METADATA),
+        importance=tables.pop("importance.csv"),
+        plots=tables,
+{%- if cookiecutter.operations == 'yes' %}
+        history=monitoring_history(),
+        psi_threshold=params.monitor.psi_threshold,
+{%- endif %}
+        seed=params.seed,
+    )
 
 
 def plain(markdown: str) -> str:
@@ -104,6 +152,9 @@ def metrics_section(results: Results) -> str:
     return section("Metrics", html_table(header, rows), paragraph(note, "why"))
 
 
+{%- if cookiecutter.task == 'classification' %}
+
+
 def thinned(curve: pd.DataFrame, points: int = CURVE_POINTS) -> pd.DataFrame:
     """At most ``points`` rows of a curve, evenly spaced, first and last kept."""
     if len(curve) <= points:
@@ -114,7 +165,7 @@ def thinned(curve: pd.DataFrame, points: int = CURVE_POINTS) -> pd.DataFrame:
 def curves_chart(tables: dict[str, pd.DataFrame], x: str, y: str, title: str) -> str:
     import altair as alt
 
-    named = list(tables.items())[:MAX_CURVES]
+    named = list(tables.items())[:MAX_LINES]
     frame = pd.concat([thinned(table).assign(**{"class": name}) for name, table in named])
     lines = (
         alt.Chart(frame, title=title, width=260, height=240)
@@ -162,10 +213,11 @@ def confusion_chart(pairs: pd.DataFrame) -> str:
                             alt.value("black")),
     )  # fmt: skip
     return svg(cells + text)
+{%- endif %}
 
 
 def errors_section(results: Results) -> str:
-    """Where the model errs: the confusion matrix and curves, or the residuals."""
+    """Where the model errs: {{ 'the confusion matrix and the curves of each class' if cookiecutter.task == 'classification' else 'predictions against actual values, and what is left' }}."""
 {%- if cookiecutter.task == 'classification' %}
     charts = [confusion_chart(results.plots["confusion.csv"])]
     roc, precision_recall = class_tables(results, "roc"), class_tables(results, "precision_recall")
@@ -176,8 +228,8 @@ def errors_section(results: Results) -> str:
     caption = f"From a seeded sample of {rows} test rows (evaluate.sample_rows)."
     if not roc:
         caption += " The model gives no probabilities: no ROC or precision-recall curves."
-    elif len(roc) > MAX_CURVES:
-        caption += f" Curves of the first {MAX_CURVES} of {len(roc)} classes."
+    elif len(roc) > MAX_LINES:
+        caption += f" Curves of the first {MAX_LINES} of {len(roc)} classes."
 {%- else %}
     import altair as alt
 
@@ -316,7 +368,7 @@ def history_section(results: Results) -> str:
             paragraph(f"No batch has been monitored yet (python -m {PACKAGE} monitor)."),
         )
     psi = [c for c in history.columns if c.startswith("psi_")]
-    worst = history[psi].max().sort_values(ascending=False).index[:MAX_CURVES]
+    worst = history[psi].max().sort_values(ascending=False).index[:MAX_LINES]
     order = list(history["batch"])
     long = history.melt(
         id_vars=["batch"], value_vars=list(worst), var_name="input", value_name="psi"
