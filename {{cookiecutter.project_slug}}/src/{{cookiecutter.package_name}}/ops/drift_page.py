@@ -25,8 +25,8 @@ def column_section(name: str, result: dict[str, Any]) -> str:
         why = f"Flagged: {'; '.join(result['drift'])}; {missing}."
     else:
         why = (
-            f"No statistic passed its threshold: PSI {result['psi']:.3f}, {result['test']} "
-            f"p-value {p_value}, {missing}."
+            f"Not flagged by the rules of conf/monitor/: PSI {result['psi']:.3f}, "
+            f"{result['test']} p-value {p_value}, {missing}."
         )
     verdict = "drift" if result["drift"] else "no drift"
     return (
