@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from {{ cookiecutter.package_name }}.core.errors import DataError
 from {{ cookiecutter.package_name }}.core.files import (
     atomic_path,
     parquet_rows,
+    read_json,
     write_parquet,
 )
 
@@ -45,3 +47,10 @@ def test_a_killed_write_s_temporary_directory_is_removed_by_the_next(tmp_path):
     with atomic_path(target, directory=True):
         pass
     assert not stale.exists() and target.is_dir()
+
+
+def test_a_damaged_json_input_is_named_with_where_it_breaks(tmp_path):
+    damaged = tmp_path / "metrics.json"
+    damaged.write_text('{"accuracy": 0.9,\n "f1')
+    with pytest.raises(DataError, match=r"metrics.json: not valid JSON \(.*line 2 column 2\)"):
+        read_json(damaged)

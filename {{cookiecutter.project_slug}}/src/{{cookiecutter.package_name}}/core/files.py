@@ -137,9 +137,16 @@ def require_input(path: Path) -> None:
 
 
 def read_json(path: Path) -> Any:
-    """Read a JSON input, saying which stage produces it when it is missing."""
+    """Read a JSON input, saying which stage produces it when it is missing and where it
+    breaks when it is damaged."""
     require_input(path)
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise DataError(
+            f"{path}: not valid JSON ({error.msg}, line {error.lineno} column {error.colno}); "
+            "it is written by a stage: run `dvc repro --force` to rewrite it"
+        ) from None
 
 
 def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
