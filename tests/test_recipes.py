@@ -73,11 +73,15 @@ def test_adding_a_stage_with_its_own_config_section(baked, copy_of):
 def test_using_a_model_from_another_library(baked, copy_of):
     project = copy_of(baked())
     readme = project / "README.md"
-    install, model_file, experiment, make_default = recipe(
+    install, allow, model_file, experiment, make_default = recipe(
         readme, "Use a model from another library"
     )
     assert "lightgbm.LGBMClassifier" in model_file
     run_commands(install, project)
+    modeling = project / "src/penguins_ml/modeling.py"
+    code, count = re.subn(r"(?m)^MODEL_LIBRARIES = .*\n", allow, modeling.read_text())
+    assert count == 1
+    modeling.write_text(code)
     (project / "conf/model/lightgbm.yaml").write_text(model_file)
 
     run_commands(experiment, project)

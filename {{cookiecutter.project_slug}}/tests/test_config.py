@@ -29,7 +29,8 @@ from {{ cookiecutter.package_name }}.core.config import (
     read_section,
 )
 from {{ cookiecutter.package_name }}.core.errors import ConfigError
-from {{ cookiecutter.package_name }}.modeling import estimator_class
+from {{ cookiecutter.package_name }}.core.trust import estimator_class
+from {{ cookiecutter.package_name }}.modeling import MODEL_LIBRARIES
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -75,7 +76,7 @@ def test_raw_data_outside_the_project_needs_its_directory_listed(monkeypatch, tm
 @pytest.mark.parametrize("choice", sorted(p.stem for p in (CONF / "model").glob("*.yaml")))
 def test_every_model_choice_composes_to_a_target(choice):
     model = compose_params([f"model={choice}"], config_dir=CONF)["model"]
-    assert estimator_class(model["_target_"])  # importable, and an estimator
+    assert estimator_class(model["_target_"], MODEL_LIBRARIES)  # importable, and an estimator
 
 
 def test_unknown_group_choice_is_a_config_error():
@@ -261,7 +262,7 @@ def test_every_experiment_preset_composes_and_changes_something(preset):
     default = flatten(compose_params(config_dir=CONF))
     composed = compose_params([f"experiment={preset}"], config_dir=CONF)
     assert flatten(composed) != default
-    assert estimator_class(composed["model"]["_target_"])
+    assert estimator_class(composed["model"]["_target_"], MODEL_LIBRARIES)
 
 
 @pytest.mark.parametrize("choice", sorted(p.stem for p in (CONF / "features").glob("*.yaml")))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import stat
+import zipfile
 from math import prod
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import SCORE, TABULAR_TARGET, OtherLibraryModel, make_tabular
+from helpers import SCORE, TABULAR_TARGET, OtherLibraryModel, make_tabular, params_for_tabular
 from sklearn.dummy import {{ 'DummyClassifier' if cookiecutter.task == 'classification' else 'DummyRegressor' }}
 
 from {{ cookiecutter.package_name }}.core.compose import compose_params
@@ -31,6 +33,7 @@ from {{ cookiecutter.package_name }}.evaluation import (
     score_predictions,
 {%- endif %}
 )
+from {{ cookiecutter.package_name }} import modeling
 from {{ cookiecutter.package_name }}.model_card import fairness
 from {{ cookiecutter.package_name }}.modeling import (
     build_estimator,
@@ -49,7 +52,9 @@ CONF = Path(__file__).resolve().parents[1] / "conf"
 MODEL_CHOICES = sorted(path.stem for path in (CONF / "model").glob("*.yaml"))
 
 
-SKLEARN_MODEL = Model(target="sklearn.linear_model.Ridge")  # trust: scikit-learn's list
+def sklearn_params():
+    """Tabular params naming a scikit-learn model: trust is scikit-learn's list only."""
+    return params_for_tabular(model={"_target_": "sklearn.linear_model.Ridge"})
 
 
 def model_config(choice: str) -> dict:
@@ -62,7 +67,7 @@ def test_every_model_choice_trains_saves_and_loads(choice, tabular, tmp_path, pa
     model, _, _ = fit_or_tune(tabular, params)
     path = tmp_path / "model.skops"
     save_model(model, path)
-    loaded = load_model(path, params.model)  # fails if a type is missing from TRUSTED_TYPES
+    loaded = load_model(path, params)  # fails if a type is missing from TRUSTED_TYPES
     inputs = model_inputs(tabular, params.features)
     assert (loaded.predict(inputs) == model.predict(inputs)).all()
     assert not list(tmp_path.glob(".*.tmp")), "the temporary file was not cleaned up"
@@ -82,9 +87,12 @@ def test_unknown_model_class_is_a_config_error(tabular_params):
 def test_a_target_that_is_not_an_estimator_class_is_refused_before_it_is_called(tmp_path):
     made = tmp_path / "made"
     model = Model.model_validate({"_target_": "tempfile.mkdtemp", "dir": str(made)})
-    with pytest.raises(ConfigError, match=r"'tempfile\.mkdtemp' is not a scikit-learn estimator"):
+    with pytest.raises(ConfigError, match=r"'tempfile\.mkdtemp' is not from a library this"):
         build_estimator(model)
     assert not made.exists()
+    shuffle = Model.model_validate({"_target_": "sklearn.utils.shuffle"})  # allowed library
+    with pytest.raises(ConfigError, match=r"'sklearn\.utils\.shuffle' is not a scikit-learn est"):
+        build_estimator(shuffle)
 
 
 def test_a_nested_target_that_is_not_an_estimator_is_refused_with_its_key(tmp_path):
@@ -132,7 +140,7 @@ def test_the_same_model_saves_to_the_same_bytes_with_normal_permissions(
     assert stat.S_IMODE(second.stat().st_mode) == 0o644
     assert not stale.exists()
     inputs = model_inputs(tabular, tabular_params.features)
-    assert (load_model(second, tabular_params.model).predict(inputs) == model.predict(inputs)).all()
+    assert (load_model(second, params_with(model=model_config(MODEL_CHOICES[0]))).predict(inputs) == model.predict(inputs)).all()
 
 
 @pytest.mark.parametrize(
@@ -144,7 +152,7 @@ def test_a_damaged_model_file_is_refused_with_how_to_rebuild_it(tmp_path, conten
     path = tmp_path / "model.skops"
     path.write_bytes(content)
     with pytest.raises(DataError, match=r"model.skops is not a readable skops .*dvc repro train"):
-        load_model(path, SKLEARN_MODEL)
+        load_model(path, sklearn_params())
 
 
 def test_rare_and_unseen_categories_share_the_infrequent_column(tabular, tabular_params):
@@ -187,24 +195,70 @@ def test_untrusted_model_file_is_refused(tabular, tabular_params, tmp_path):
     path = tmp_path / "model.skops"
     save_model(model, path)
     with pytest.raises(DataError, match=r"not trusted: .*Unlisted"):
-        load_model(path, SKLEARN_MODEL)
+        load_model(path, sklearn_params())
 
 
-def test_a_model_of_another_library_is_trusted_as_the_config_names_that_library(
-    tabular, tabular_params, tmp_path
+def test_a_model_of_another_library_loads_once_the_project_allows_that_library(
+    tabular, tabular_params, tmp_path, monkeypatch
 ):
     inputs, y = model_inputs(tabular, tabular_params.features), tabular[tabular_params.data.target]
     model = build_pipeline(tabular_params.features, OtherLibraryModel()).fit(inputs, y)
     save_model(model, tmp_path / "other.skops")
-    its_library = Model(target="helpers.OtherLibraryModel")
+    its_library = params_for_tabular(model={"_target_": "helpers.OtherLibraryModel"})
+    with pytest.raises(ConfigError, match=r"'helpers\.OtherLibraryModel' is not from a library"):
+        load_model(tmp_path / "other.skops", its_library)  # naming it in config is not enough
+    monkeypatch.setattr(modeling, "MODEL_LIBRARIES", (*modeling.MODEL_LIBRARIES, "helpers"))
     loaded = load_model(tmp_path / "other.skops", its_library)
     assert (loaded.predict(inputs) == model.predict(inputs)).all()
-    with pytest.raises(DataError, match=r"not trusted: helpers\.OtherLibraryModel"):
-        load_model(tmp_path / "other.skops", SKLEARN_MODEL)
+    with pytest.raises(DataError, match=r"holds a helpers\.OtherLibraryModel, but params.yaml"):
+        load_model(tmp_path / "other.skops", sklearn_params())  # not the configured model
     tampered = build_pipeline(tabular_params.features, Unlisted()).fit(inputs, y)
     save_model(tampered, tmp_path / "tampered.skops")
     with pytest.raises(DataError, match=r"not trusted: test_train_and_evaluate\.Unlisted"):
-        load_model(tmp_path / "tampered.skops", its_library)  # its library's types only
+        load_model(tmp_path / "tampered.skops", its_library)  # allowed libraries' types only
+
+
+def crafted_model_file(path: Path, module: str, function: str, argument: str) -> None:
+    """A skops file whose loading would call ``module.function(argument)``, as an attacker
+    would write one: skops calls a trusted type's constructor with stored arguments."""
+    text = {"__class__": "str", "__module__": "builtins", "__loader__": "JsonNode",
+            "content": json.dumps(argument), "is_json": True, "__id__": 1}
+    arguments = {"__class__": "tuple", "__module__": "builtins", "__loader__": "TupleNode",
+                 "content": [text], "__id__": 2}
+    schema = {"__class__": function, "__module__": module,
+              "__loader__": "ConstructorFromReduceNode", "content": arguments, "__id__": 3,
+              "protocol": 2, "_skops_version": "0.16.0"}  # fmt: skip
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("schema.json", json.dumps(schema))
+
+
+@pytest.mark.parametrize("target", ["posix.system", "builtins.exec", "os.system"])
+def test_a_crafted_model_file_beside_a_config_naming_its_function_runs_nothing(
+    target, tmp_path
+):
+    """The hole this closes: trust used to follow the library ``_target_`` named, so a
+    params.yaml saying ``posix.system`` beside a crafted file ran a shell command."""
+    marker = tmp_path / "ran"
+    module, _, function = target.rpartition(".")
+    payload = f"open({str(marker)!r}, 'w')" if function == "exec" else f"touch {marker}"
+    crafted_model_file(tmp_path / "model.skops", module, function, payload)
+    params = params_for_tabular(model={"_target_": target})
+    with pytest.raises(ConfigError, match=rf"model._target_ '{target}' is not from a library"):
+        load_model(tmp_path / "model.skops", params)
+    with pytest.raises(DataError, match=rf"not trusted: {target}"):  # nor with a sound config
+        load_model(tmp_path / "model.skops", sklearn_params())
+    assert not marker.exists()
+
+
+def test_a_model_trained_on_other_inputs_than_its_params_list_is_refused(
+    tabular, params_with, tmp_path
+):
+    params = params_with(model=model_config(MODEL_CHOICES[0]))
+    model, _, _ = fit_or_tune(tabular, params)
+    save_model(model, tmp_path / "model.skops")
+    fewer = params_with(model=model_config(MODEL_CHOICES[0]), features__numeric=["x"])
+    with pytest.raises(DataError, match=r"other inputs than params.yaml lists .*\(trained on 'y' too"):
+        load_model(tmp_path / "model.skops", fewer)
 
 
 def test_a_type_skops_trusts_but_the_project_does_not_list_is_refused(tabular, tmp_path):
@@ -214,7 +268,7 @@ def test_a_type_skops_trusts_but_the_project_does_not_list_is_refused(tabular, t
     path = tmp_path / "model.skops"
     save_model(model, path)
     with pytest.raises(DataError, match=r"not trusted: sklearn.svm._classes.SVC"):
-        load_model(path, SKLEARN_MODEL)
+        load_model(path, sklearn_params())
 
 
 def test_evaluate_reports_task_metrics_slices_and_plots(tabular, params_with):

@@ -9,9 +9,7 @@ skops stores the model without pickle; loading accepts only the types listed in
 
 from __future__ import annotations
 
-import importlib
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +21,22 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from .core import model_file
-from .core.config import Features, Model
+from .core import model_file, paths, trust
+from .core.config import Features, Model, Params
 from .core.errors import ConfigError, DataError
 from .core.files import file_md5
+
+# The libraries whose estimators conf/model/ may name (`_target_`) and whose types a
+# model file may hold. A `_target_` of any other package is refused before it is
+# imported, wherever the params.yaml comes from (this tree, a release tag, a bundle): a
+# config that travels with a model cannot widen what the model may run. To use
+# LightGBM, say, add "lightgbm" (README: "Use a model from another library").
+MODEL_LIBRARIES = ("sklearn",)
 
 # Every type a pipeline built from the shipped conf/model/ files contains, listed in
 # full rather than left to skops' defaults. A scikit-learn model you add may need more:
 # loading it names the missing ones. Check each is a class you expect before adding it.
-# A model from another library (conf/model/ naming lightgbm.LGBMClassifier, say) needs
-# no list: that library's own types are trusted, and no other library's.
+# A library added to MODEL_LIBRARIES needs no list: its own types are trusted.
 TRUSTED_TYPES = [
     "collections.OrderedDict",
     "numpy.dtype",
@@ -74,40 +78,6 @@ TRUSTED_TYPES = [
 RARE_LEVEL_ROWS = 5  # a category seen on fewer training rows is one "infrequent" column
 
 
-def estimator_class(target: Any, key: str = "model._target_") -> type:
-    """The class ``_target_`` names, checked to be an estimator before anything is called."""
-    module_name, _, class_name = str(target).rpartition(".")
-    if not isinstance(target, str) or not module_name:
-        raise ConfigError(
-            f"params.yaml: {key} {target!r}: name a class as module.Class, "
-            "e.g. sklearn.linear_model.Ridge"
-        )
-    try:
-        found = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError, ValueError) as error:
-        raise ConfigError(f"params.yaml: {key} {target!r} cannot be imported: {error}") from None
-    if not isinstance(found, type) or not all(
-        callable(getattr(found, name, None)) for name in ("fit", "get_params")
-    ):
-        raise ConfigError(
-            f"params.yaml: {key} {target!r} is not a scikit-learn estimator class "
-            "(a class with fit and get_params); nothing else may be built from the config"
-        )
-    return found
-
-
-def nested_targets(value: Any, key: str) -> Iterator[tuple[str, Any]]:
-    """Every ``_target_`` inside an argument, at any depth, with its params.yaml key."""
-    if isinstance(value, dict):
-        if "_target_" in value:
-            yield f"{key}._target_", value["_target_"]
-        for name, item in value.items():
-            yield from nested_targets(item, f"{key}.{name}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from nested_targets(item, f"{key}[{index}]")
-
-
 def checked_arguments(estimator: Any) -> None:
     """scikit-learn's own check of the arguments, reported as the params.yaml key.
 
@@ -129,9 +99,8 @@ def build_estimator(model: Model) -> Any:
     from hydra.errors import HydraException
     from hydra.utils import instantiate
 
-    estimator_class(model.target)  # before instantiate calls anything, at any depth
-    for key, target in nested_targets(model.arguments, "model"):
-        estimator_class(target, key)
+    # Before instantiate imports or calls anything, at any depth:
+    trust.checked_targets(model.target, model.arguments, MODEL_LIBRARIES, paths.PARAMS)
     try:
         estimator = instantiate({"_target_": model.target, **model.arguments})
     except HydraException as error:
@@ -244,14 +213,13 @@ def save_model(model: Pipeline, path: Path) -> None:
     model_file.save(model, path)
 
 
-def load_model(path: Path, model: Model) -> Pipeline:
-    """Load a skops model, refusing any type that is not in ``TRUSTED_TYPES`` or from the
-    library of the estimator that ``model`` (params.yaml) names."""
-    return model_file.load(path, TRUSTED_TYPES, trusted_libraries(model))
-
-
-def trusted_libraries(model: Model) -> tuple[str, ...]:
-    """The package of the configured estimator, when it is not scikit-learn (whose types
-    are listed one by one in ``TRUSTED_TYPES``)."""
-    library = model.target.split(".")[0]
-    return () if library == "sklearn" else (library,)
+def load_model(path: Path, params: Params, source: object = paths.PARAMS) -> Pipeline:
+    """The skops model in ``path``, once ``source`` (the params it was trained with)
+    names only allowed estimators, the file holds only ``TRUSTED_TYPES`` or types of
+    ``MODEL_LIBRARIES``, and the model is the one those params describe."""
+    model = params.model
+    estimator = trust.checked_targets(model.target, model.arguments, MODEL_LIBRARIES, source)
+    others = tuple(library for library in MODEL_LIBRARIES if library != "sklearn")
+    loaded = model_file.load(path, TRUSTED_TYPES, others)  # sklearn's: listed one by one
+    trust.check_model_fits(loaded, estimator, params.features.inputs, path, source)
+    return loaded

@@ -136,17 +136,22 @@ def require_input(path: Path) -> None:
         raise DataError(f"{path} not found. It is produced by an earlier stage: run `dvc repro`.")
 
 
-def read_json(path: Path) -> Any:
+STAGE_OUTPUT = "it is written by a stage: run `dvc repro --force` to rewrite it"
+
+
+def read_json(path: Path, fix: str = STAGE_OUTPUT) -> Any:
     """Read a JSON input, saying which stage produces it when it is missing and where it
-    breaks when it is damaged."""
+    breaks, and ``fix``, when it is damaged."""
     require_input(path)
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise DataError(
-            f"{path}: not valid JSON ({error.msg}, line {error.lineno} column {error.colno}); "
-            "it is written by a stage: run `dvc repro --force` to rewrite it"
-        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        where = (
+            f"{error.msg}, line {error.lineno} column {error.colno}"
+            if isinstance(error, json.JSONDecodeError)
+            else "not UTF-8 text"
+        )
+        raise DataError(f"{path}: not valid JSON ({where}); {fix}") from None
 
 
 def read_parquet(path: Path, columns: list[str] | None = None) -> pd.DataFrame:

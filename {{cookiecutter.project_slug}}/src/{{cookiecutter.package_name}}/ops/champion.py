@@ -116,11 +116,11 @@ def main(argv: list[str] | None = None) -> None:
     target = params.data.target
     test = read_parquet(paths.TEST)
     inputs = model_inputs(test.drop(columns=target))  # each model picks the inputs it knows
-    challenger = score(load_model(paths.MODEL, params.model), inputs, test[target])
+    challenger = score(load_model(paths.MODEL, params), inputs, test[target])
     champion = None
     if prod:
         with tempfile.TemporaryDirectory() as folder:
-            model = load_model(fetch_model_file(prod, Path(folder)), prod.params.model)
+            model = load_model(fetch_model_file(prod, Path(folder)), prod.params, prod.source)
             champion = score(model, inputs, test[target])
     wins, reason, _ = decide(
         champion, challenger, params.review.primary_metric, params.review.limits

@@ -199,7 +199,7 @@ def monitor(
     its labels from the batch's target column, or from ``labels`` joined on ``key``."""
     params = load_params()
     reference = read_json(paths.PROFILE)
-    model, version = load_model(paths.MODEL, params.model), model_version(paths.MODEL)
+    model, version = load_model(paths.MODEL, params), model_version(paths.MODEL)
     if reference.get("model_version") != version:
         raise PipelineError(f"{paths.PROFILE} describes another model: run `dvc repro`")
     schema = RawSchema.of(params.data, inputs_only=True)

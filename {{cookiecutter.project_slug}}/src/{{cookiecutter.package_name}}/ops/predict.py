@@ -66,12 +66,19 @@ def predict_frame(
 
 
 def predict_block(
-    block: Block | None, params: Params, version: str, source: Path, model: Path
+    block: Block | None,
+    params: Params,
+    version: str,
+    source: Path,
+    model: Path,
+    trained_with: object = paths.PARAMS,
 ) -> pd.DataFrame:
-    """Predictions for the whole input file, or for one ``block`` of it (the dask engine)."""
+    """Predictions for the whole input file, or for one ``block`` of it (the dask engine).
+    ``trained_with`` names the params' file in messages: a release's, or params.yaml."""
+    loaded = load_model(model, params, trained_with)  # refused before any row is read
     schema = RawSchema.of(params.data, inputs_only=True)  # new rows need not have the target
     raw = schema.read_text(source, block=block)
-    return predict_frame(load_model(model, params.model), raw, schema, params, source, version)
+    return predict_frame(loaded, raw, schema, params, source, version)
 
 
 def predict_part(block: Block, params: Params, version: str, model: Path, part: Path) -> int:
@@ -119,7 +126,8 @@ def main(argv: list[str] | None = None) -> None:
         if params.compute.engine == "dask":
             rows = predict_on_cluster(args.input, args.output, params, version, model)
         else:
-            predictions = predict_block(None, params, version, args.input, model)
+            trained_with = paths.PARAMS if release is None else release.source
+            predictions = predict_block(None, params, version, args.input, model, trained_with)
             write_parquet(predictions, args.output)
             rows = len(predictions)
     released = "" if release is None else f" ({release.version}, stage {release.stage or '-'})"

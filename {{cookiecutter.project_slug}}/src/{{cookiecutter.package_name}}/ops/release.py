@@ -24,7 +24,7 @@ from pathlib import Path
 from ..core import paths
 from ..core.config import Params, parse
 from ..core.errors import PipelineError
-from ..core.files import atomic_path
+from ..core.files import atomic_path, read_json
 from ..core.yaml_files import read_yaml
 from ..review.revisions import dvc, read_at, run, yaml_at
 
@@ -67,6 +67,7 @@ class Release:
     stage: str | None
     tag: str
     params: Params
+    source: str  # where params came from, as messages name it
     model_file: Path | None = None  # a bundle's; None: fetched at the tag
 
 
@@ -104,9 +105,9 @@ def find_release(
 def release_at(name: str, tag: str, stage: str | None, version: str | None) -> Release:
     """The release GTO calls ``name``, whose git tag is ``tag``, with its params."""
     number = version or gto_show(name, "--version") or tag
-    trained_with = yaml_at(tag, str(paths.PARAMS)) or {}
-    params = parse(Params, trained_with, f"{paths.PARAMS} at {tag}")
-    return Release(number, stage, tag, params)
+    source = f"{paths.PARAMS} at {tag}"
+    params = parse(Params, yaml_at(tag, str(paths.PARAMS)) or {}, source)
+    return Release(number, stage, tag, params, source)
 
 
 def fetch_model_file(release: Release, folder: Path) -> Path:
@@ -135,10 +136,19 @@ def read_bundle(folder: Path) -> Release:
             f"--bundle {folder}: no {', '.join(missing)} there; write a bundle with "
             f"`bundle --stage {STAGE} --output {folder}`"
         )
-    named = json.loads((Path(folder) / "release.json").read_text())
-    params = parse(Params, read_yaml(Path(folder) / paths.PARAMS.name), f"{folder}/params.yaml")
+    again = f"write the bundle again with `bundle --stage {STAGE} --output {folder}`"
+    named = read_json(Path(folder) / "release.json", again)
+    if not isinstance(named, dict) or not all(
+        isinstance(named.get(key), str) for key in ("version", "tag")
+    ):
+        raise PipelineError(
+            f"{Path(folder) / 'release.json'}: not a bundle's record (a mapping with text "
+            f"version, stage and tag); {again}"
+        )
+    source = f"{Path(folder) / paths.PARAMS.name}"
+    params = parse(Params, read_yaml(Path(folder) / paths.PARAMS.name), source)
     model_file = Path(folder) / paths.MODEL.name
-    return Release(named["version"], named["stage"], named["tag"], params, model_file)
+    return Release(named["version"], named.get("stage"), named["tag"], params, source, model_file)
 
 
 def main(argv: list[str] | None = None) -> None:

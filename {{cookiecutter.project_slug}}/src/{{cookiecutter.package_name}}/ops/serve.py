@@ -288,11 +288,11 @@ def loaded(release: Release | None) -> tuple[Params, Any, str, dict[str, Any]]:
     (its version and stage reported in place of the training metadata, kept in DVC)."""
     if release is None:
         params = load_params()
-        model, version = load_model(paths.MODEL, params.model), model_version(paths.MODEL)
+        model, version = load_model(paths.MODEL, params), model_version(paths.MODEL)
         return params, model, version, read_json(paths.METADATA)
     with tempfile.TemporaryDirectory() as folder:
         path = fetch_model_file(release, Path(folder))
-        model, version = load_model(path, release.params.model), model_version(path)
+        model, version = load_model(path, release.params, release.source), model_version(path)
     served = {"version": release.version, "stage": release.stage, "tag": release.tag}
     return release.params, model, version, served
 

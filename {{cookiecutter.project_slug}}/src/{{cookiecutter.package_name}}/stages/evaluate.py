@@ -50,7 +50,7 @@ def write_results(results: dict[str, Any], params: Params) -> None:
 
 def main() -> None:
     params = load_params()
-    model, test = load_model(paths.MODEL, params.model), read_parquet(paths.TEST)
+    model, test = load_model(paths.MODEL, params), read_parquet(paths.TEST)
     y_train = read_parquet(paths.TRAIN, [params.data.target])[params.data.target].to_numpy()
     results = evaluate(model, test, y_train, params)
     write_results(results, params)

@@ -39,7 +39,7 @@ def reference_profile(
 def main() -> None:
     params = load_params()
     inputs = model_inputs(read_parquet(paths.TRAIN), params.features)
-    predictions = pd.Series(load_model(paths.MODEL, params.model).predict(inputs))
+    predictions = pd.Series(load_model(paths.MODEL, params).predict(inputs))
     categorical, bins = params.features.categorical, params.monitor.bins
     result = reference_profile(inputs, predictions, categorical, bins, params.seed)
     write_json({"model_version": model_version(paths.MODEL), **result}, paths.PROFILE)
