@@ -304,9 +304,29 @@ def run_job(
         result = run_step(step, project, env, {**expressions, **known})
         assert result.returncode == 0, f"{step['name']}:\n{result.stdout}\n{result.stderr}"
         if "id" in step:
-            lines = output_file.read_text().splitlines()
-            outputs[step["id"]] = dict(line.split("=", 1) for line in lines if "=" in line)
+            outputs[step["id"]] = step_outputs(output_file.read_text())
     return outputs
+
+
+def step_outputs(text: str) -> dict[str, str]:
+    """A step's ``$GITHUB_OUTPUT`` file read as the runner reads it: ``name=value`` lines,
+    and ``name<<DELIMITER`` blocks whose value runs to a line holding the delimiter."""
+    values, lines = {}, iter(text.splitlines())
+    for line in lines:
+        name, heredoc, delimiter = line.partition("<<")
+        if heredoc and "=" not in name:
+            block = []
+            for value_line in lines:
+                if value_line == delimiter:
+                    break
+                block.append(value_line)
+            else:
+                raise AssertionError(f"output {name}: no closing {delimiter}")
+            values[name] = "\n".join(block)
+        elif "=" in line:
+            name, _, value = line.partition("=")
+            values[name] = value
+    return values
 
 
 class FakeGitHub(BaseHTTPRequestHandler):
@@ -344,7 +364,8 @@ class FakeGitHub(BaseHTTPRequestHandler):
             self.pulls.append({"number": 40 + len(self.pulls), "state": "open", **self.read_body()})
             self.reply(201, self.pulls[-1])
             return
-        self.comments.append({"id": 1000 + len(self.comments), **self.read_body()})
+        author = {"login": "github-actions[bot]", "type": "Bot"}  # a GITHUB_TOKEN's
+        self.comments.append({"id": 1000 + len(self.comments), "user": author, **self.read_body()})
         self.reply(201, self.comments[-1])
 
     def do_PATCH(self) -> None:

@@ -81,7 +81,7 @@ def pipelines_own_predictions(project: Path) -> list:
         "params = load_params()\n"
         "features = pd.read_parquet('data/processed/features.parquet')\n"
         "inputs = model_inputs(features, params.features)\n"
-        "model = load_model('models/model.skops', params.model)\n"
+        "model = load_model('models/model.skops', params)\n"
         "print(json.dumps(model.predict(inputs).tolist()))\n"
     )
     return json.loads(python(project, "-c", script).stdout)

@@ -28,6 +28,7 @@ from .conftest import (
     run,
     run_step,
     runner_env,
+    step_outputs,
     workflow_job,
 )
 
@@ -142,7 +143,7 @@ def test_pull_request_reports_against_main_and_comments_once(origin, tmp_path):
 
     report = checkout / "pipeline-report"
     assert (report / "report.md").read_text() in summary
-    assert (report / "plots" / "index.html").is_file()
+    assert not (report / "plots").exists()  # DVC's page: data in a script, Vega from a CDN
     # The branch's own HTML report travels in the artifact; the comment gains charts.
     assert (report / "report.html").read_bytes() == (checkout / "reports/report.html").read_bytes()
     charts = re.findall(r"```mermaid\n(.*?)```", summary, re.DOTALL)
@@ -154,8 +155,8 @@ def test_pull_request_reports_against_main_and_comments_once(origin, tmp_path):
     drawn = render_mermaid(summary, "pull-request-charts")  # by the library GitHub uses
     assert drawn.errors == [] and len(drawn.charts) == 2
     assert all(width > 200 and height > 200 for width, height in drawn.charts)
-    outputs = Path(env["GITHUB_OUTPUT"]).read_text()
-    assert "report=pipeline-report/report.md" in outputs
+    outputs = step_outputs(Path(env["GITHUB_OUTPUT"]).read_text())
+    assert outputs["report"] == "pipeline-report/report.md"
     posts_one_comment_and_updates_it(checkout, env)
 
 
@@ -194,7 +195,12 @@ def posts_one_comment_and_updates_it(checkout: Path, env: dict[str, str]) -> Non
     """The comment job's step, run twice against a fake GitHub: one comment, then an edit."""
     steps = workflow_job(checkout, "pipeline.yml", "comment")["steps"]
     (post,) = [step for step in steps if "run" in step]
-    FakeGitHub.comments[:] = [{"id": 7, "body": "an unrelated review comment"}]
+    # Someone else's comment carrying the marker must not be taken for the bot's.
+    hijack = "<!-- pipeline-report --> @everyone, see my link"
+    FakeGitHub.comments[:] = [
+        {"id": 7, "body": "an unrelated review comment", "user": {"login": "octocat"}},
+        {"id": 8, "body": hijack, "user": {"login": "mallory", "type": "User"}},
+    ]
     with fake_github() as api_url:
         env["GITHUB_API_URL"] = api_url
         values = {"github.token": "t0ken", "github.event.pull_request.number": "12"}
@@ -205,12 +211,13 @@ def posts_one_comment_and_updates_it(checkout: Path, env: dict[str, str]) -> Non
         (checkout / "pipeline-report" / "report.md").write_text(report + "\nsecond push\n")
         second = run_step(post, checkout, env, values)
         assert "updated the report comment on pull request #12" in second.stdout
-    assert len(FakeGitHub.comments) == 2, "the second push must edit, not add, a comment"
+    assert len(FakeGitHub.comments) == 3, "the second push must edit, not add, a comment"
     assert FakeGitHub.comments[0]["body"] == "an unrelated review comment"
-    assert FakeGitHub.comments[1]["body"].endswith("second push\n")
-    assert "<!-- pipeline-report -->" in FakeGitHub.comments[1]["body"]
+    assert FakeGitHub.comments[1]["body"] == hijack, "another author's comment is never edited"
+    assert FakeGitHub.comments[2]["body"].endswith("second push\n")
+    assert "<!-- pipeline-report -->" in FakeGitHub.comments[2]["body"]
     assert {auth for _, _, auth in FakeGitHub.requests} == {"Bearer t0ken"}
-    assert ("PATCH", "/repos/octo/penguins-ml/issues/comments/1001") in {
+    assert ("PATCH", "/repos/octo/penguins-ml/issues/comments/1002") in {
         (method, path) for method, path, _ in FakeGitHub.requests
     }
     assert yaml.safe_load((checkout / "params.yaml").read_text())["model"]["C"] == 0.5

@@ -12,9 +12,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import SCORE, TABULAR_TARGET, OtherLibraryModel, make_tabular, params_for_tabular
+from helpers import (
+    SCORE,
+    TABULAR_TARGET,
+    OtherLibraryModel,
+    make_tabular,
+    params_for_tabular,
+)
 from sklearn.dummy import {{ 'DummyClassifier' if cookiecutter.task == 'classification' else 'DummyRegressor' }}
 
+from {{ cookiecutter.package_name }} import modeling
 from {{ cookiecutter.package_name }}.core.compose import compose_params
 from {{ cookiecutter.package_name }}.core.config import Model, Tuning
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
@@ -33,7 +40,6 @@ from {{ cookiecutter.package_name }}.evaluation import (
     score_predictions,
 {%- endif %}
 )
-from {{ cookiecutter.package_name }} import modeling
 from {{ cookiecutter.package_name }}.model_card import fairness
 from {{ cookiecutter.package_name }}.modeling import (
     build_estimator,
@@ -140,7 +146,8 @@ def test_the_same_model_saves_to_the_same_bytes_with_normal_permissions(
     assert stat.S_IMODE(second.stat().st_mode) == 0o644
     assert not stale.exists()
     inputs = model_inputs(tabular, tabular_params.features)
-    assert (load_model(second, params_with(model=model_config(MODEL_CHOICES[0]))).predict(inputs) == model.predict(inputs)).all()
+    loaded = load_model(second, params_with(model=model_config(MODEL_CHOICES[0])))
+    assert (loaded.predict(inputs) == model.predict(inputs)).all()
 
 
 @pytest.mark.parametrize(
@@ -222,9 +229,9 @@ def crafted_model_file(path: Path, module: str, function: str, argument: str) ->
     """A skops file whose loading would call ``module.function(argument)``, as an attacker
     would write one: skops calls a trusted type's constructor with stored arguments."""
     text = {"__class__": "str", "__module__": "builtins", "__loader__": "JsonNode",
-            "content": json.dumps(argument), "is_json": True, "__id__": 1}
+            "content": json.dumps(argument), "is_json": True, "__id__": 1}  # fmt: skip
     arguments = {"__class__": "tuple", "__module__": "builtins", "__loader__": "TupleNode",
-                 "content": [text], "__id__": 2}
+                 "content": [text], "__id__": 2}  # fmt: skip
     schema = {"__class__": function, "__module__": module,
               "__loader__": "ConstructorFromReduceNode", "content": arguments, "__id__": 3,
               "protocol": 2, "_skops_version": "0.16.0"}  # fmt: skip
@@ -257,7 +264,9 @@ def test_a_model_trained_on_other_inputs_than_its_params_list_is_refused(
     model, _, _ = fit_or_tune(tabular, params)
     save_model(model, tmp_path / "model.skops")
     fewer = params_with(model=model_config(MODEL_CHOICES[0]), features__numeric=["x"])
-    with pytest.raises(DataError, match=r"other inputs than params.yaml lists .*\(trained on 'y' too"):
+    with pytest.raises(
+        DataError, match=r"other inputs than params.yaml lists .*\(trained on 'y' too"
+    ):
         load_model(tmp_path / "model.skops", fewer)
 
 

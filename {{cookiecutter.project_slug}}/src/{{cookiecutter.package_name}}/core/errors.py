@@ -36,6 +36,11 @@ def run_main(main: Callable[[], None]) -> None:
             raise
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(1) from None
+    except KeyboardInterrupt as stop:
+        if os.environ.get(DEBUG_VARIABLE, "") not in ("", "0"):
+            raise
+        print(f"stopped by {stop.args[0] if stop.args else 'Ctrl-C'}", file=sys.stderr)
+        raise SystemExit(130) from None
 
 
 def shorten(value: object, limit: int = 60) -> str:

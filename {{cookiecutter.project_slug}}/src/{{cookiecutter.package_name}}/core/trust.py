@@ -20,7 +20,10 @@ LIBRARIES_HOME = "MODEL_LIBRARIES in modeling.py"
 
 
 def estimator_class(
-    target: Any, libraries: tuple[str, ...], key: str = "model._target_", source: object = "params.yaml"
+    target: Any,
+    libraries: tuple[str, ...],
+    key: str = "model._target_",
+    source: object = "params.yaml",
 ) -> type:
     """The class ``target`` names, once its library is allowed and it is an estimator."""
     module_name, _, class_name = str(target).rpartition(".")
@@ -93,14 +96,9 @@ def check_model_fits(
     if trained_on != list(inputs):
         missing = [name for name in inputs if name not in trained_on]
         extra = [name for name in trained_on if name not in inputs]
-        detail = "; ".join(
-            part
-            for part in (
-                f"not trained on {shorten(', '.join(missing), 200)}" if missing else "",
-                f"trained on {shorten(', '.join(extra), 200)} too" if extra else "",
-            )
-            if part
-        ) or "in another order"
+        parts = [f"not trained on {shorten(', '.join(missing), 200)}"] if missing else []
+        parts += [f"trained on {shorten(', '.join(extra), 200)} too"] if extra else []
+        detail = "; ".join(parts) or "in another order"
         raise DataError(
             f"{path} was trained on other inputs than {source} lists in features.numeric "
             f"and features.categorical ({detail}): the config changed without retraining; "

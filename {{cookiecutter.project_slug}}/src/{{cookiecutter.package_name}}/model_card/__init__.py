@@ -16,7 +16,7 @@ from typing import Any
 
 from ..core.config import Model
 from ..core.files import file_md5
-from ..core.markdown import number, table
+from ..core.markdown import code, number, table
 from ..evaluation import BASELINE, METRICS, beats_baseline
 
 TEMPLATE = Path(__file__).with_name("template.md")
@@ -101,7 +101,7 @@ def fairness(slices: dict[str, Any], largest_gap: float, overall: dict[str, floa
             "rows was compared with another."
         )
     findings = [
-        f"- `{column}`: {metric} differs by {shown} between groups"
+        f"- {code(column)}: {metric} differs by {shown} between groups"
         for column, metric, shown in flagged_gaps(slices, largest_gap, overall)
     ]
     units = ", ".join(UNBOUNDED)
@@ -139,13 +139,13 @@ def limitations(test_rows: int, classes: list[dict], slices: dict[str, Any]) -> 
         )
     few = [c for c in classes if c["rows"] < FEW_TEST_ROWS]
     if few:
-        named = ", ".join(f"`{c['class']}` ({c['rows']})" for c in few)
+        named = ", ".join(f"{code(c['class'])} ({c['rows']})" for c in few)
         found.append(
             f"- Classes with fewer than {FEW_TEST_ROWS} test rows: {named}. Their precision "
             "and recall, and every macro average, rest on those rows alone."
         )
     small = [
-        f"`{column}`={group} ({scores['rows']})"
+        f"{code(column)}={code(group)} ({scores['rows']})"
         for column, result in slices.items()
         for group, scores in result["groups"].items()
         if scores["rows"] < SMALL_GROUP
@@ -185,8 +185,8 @@ def render_card(metadata: dict, card: dict[str, Any]) -> str:
         trained_from += " (with uncommitted changes)"
     slice_rows = [
         [
-            f"`{column}`",
-            group,
+            code(column),
+            code(group),
             scores["rows"],
             ", ".join(f"{k} {number(v)}" for k, v in scores.items() if k != "rows"),
         ]
@@ -199,22 +199,23 @@ def render_card(metadata: dict, card: dict[str, Any]) -> str:
         for name, value in metrics.items()
         if name in METRICS
     ]
-    class_rows = [[f"`{c['class']}`", c["rows"], number(c["precision"]), number(c["recall"])]
+    class_rows = [[code(c["class"]), c["rows"], number(c["precision"]), number(c["recall"])]
                   for c in card.get("classes", [])]  # fmt: skip
     importance_rows = [
-        [f"`{r['feature']}`", number(r["importance"]), number(r["std"])] for r in card["importance"]
+        [code(r["feature"]), number(r["importance"]), number(r["std"])] for r in card["importance"]
     ]
     return Template(TEMPLATE.read_text(encoding="utf-8")).substitute(
         project="{{ cookiecutter.project_name }}",
         package=__package__.split(".")[0],
-        target=card["target"],
+        target=code(card["target"]),
         task=card["task"],
-        model_class=model["class"],
-        parameters=", ".join(f"`{k}={v}`" for k, v in model["parameters"].items()) or "defaults",
-        model_file=model["file"],
+        model_class=code(model["class"]),
+        parameters=", ".join(code(f"{k}={v}") for k, v in model["parameters"].items())
+        or "defaults",
+        model_file=code(model["file"]),
         model_md5=model["md5"],
-        commit=trained_from,
-        data_file=data["file"],
+        commit=code(trained_from),
+        data_file=code(data["file"]),
         data_md5=data["md5"],
         rows_after_cleaning=card["rows_after_cleaning"],
         train_rows=card["train_rows"],

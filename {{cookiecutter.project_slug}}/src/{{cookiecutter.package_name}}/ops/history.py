@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..core.errors import DataError
 from ..core.files import file_md5, write_csv
 
 HISTORY = "history.csv"
@@ -41,12 +42,28 @@ def history_row(source: Path, report: dict[str, Any], version: str) -> dict[str,
     return row
 
 
+def read_history(path: Path) -> pd.DataFrame | None:
+    """The history at ``path``, or None while it is missing or empty (the project starts
+    with an empty one); a DataError naming the fix when it is damaged."""
+    if not Path(path).is_file() or not Path(path).stat().st_size:
+        return None
+    try:
+        history = pd.read_csv(path, dtype={"batch_md5": str, "batch": str})
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
+        history = None
+    if history is None or not {"batch", "batch_md5", "status"} <= set(history.columns):
+        raise DataError(
+            f"{path}: not a monitor history (a CSV with batch, batch_md5, status, ...); "
+            f"restore it with `git checkout -- {path}`, or move it away to start a new one"
+        )
+    return history
+
+
 def record(row: dict[str, Any], output: Path) -> pd.DataFrame:
     """Add ``row`` to ``output``'s history, replacing an earlier run on the same batch."""
     path = Path(output) / HISTORY
-    earlier = []
-    if path.is_file() and path.stat().st_size:  # the project starts with an empty one
-        earlier = pd.read_csv(path, dtype={"batch_md5": str}).to_dict("records")
+    history = read_history(path)
+    earlier = [] if history is None else history.to_dict("records")
     kept = [run for run in earlier if run["batch_md5"] != row["batch_md5"]]
     history = pd.DataFrame([*kept, row])  # columns in order of first use
     write_csv(history, path)

@@ -24,7 +24,7 @@ from ..core import paths
 from ..core.config import Data, Monitor, load_params
 from ..core.errors import DataError, PipelineError
 from ..core.files import read_json, write_json, write_text
-from ..core.markdown import MISSING, table
+from ..core.markdown import MISSING, code, table
 from ..data import tidy
 from ..data.reading import read_header, require_columns
 from ..data.schema import RawSchema
@@ -32,6 +32,7 @@ from ..drift import compare
 from ..evaluation import Predictions
 from ..modeling import load_model, model_version
 from ..review import actions
+from .batches import batch_files, regular_file
 from .drift_page import drift_page
 from .history import history_row, record
 from .performance import describe, performance
@@ -154,7 +155,7 @@ def as_predictions(frame: pd.DataFrame, model: Any) -> Predictions:
 
 
 def to_markdown(source: Path, report: dict[str, Any]) -> str:
-    lines = [f"## Drift report: `{source}`", "", f"**Status: {report['status']}**", ""]
+    lines = [f"## Drift report: {code(source)}", "", f"**Status: {report['status']}**", ""]
     if "performance" in report:
         lines += [describe(report["performance"]), ""]
     if report["schema_violations"]:
@@ -171,15 +172,13 @@ def to_markdown(source: Path, report: dict[str, Any]) -> str:
         p_value = MISSING if result["p_value"] is None else f"{result['p_value']:.2g}"
         missing = f"{result['reference_missing_rate']:.1%} -> {result['missing_rate']:.1%}"
         drift = "; ".join(result["drift"]) or "no"
-        rows.append(
-            [f"`{column}`", f"{result['psi']:.3f}", result["test"], p_value, missing, drift]
-        )
+        rows.append([code(column), f"{result['psi']:.3f}", result["test"], p_value, missing, drift])
     lines += [
         f"{report['rows']} valid rows against {report['reference_rows']} training rows.",
         "",
     ]
     if report["psi_unjudged"]:
-        unjudged = ", ".join(f"`{column}`" for column in report["psi_unjudged"])
+        unjudged = ", ".join(code(column) for column in report["psi_unjudged"])
         lines += [
             f"Too few values to judge PSI in {unjudged} (fewer than monitor.min_rows on one "
             "side vary by chance alone): it is shown, but only the tests decide.",
@@ -235,10 +234,26 @@ def monitor(
 
 
 def newest_batch(folder: Path) -> Path:
-    batches = sorted(Path(folder).glob("*.csv"))
+    """The last batch in ``folder`` in the order ops/batches.py documents."""
+    batches = batch_files(folder)
     if not batches:
         raise DataError(f"{folder}: no .csv batch to monitor (add one with `dvc add`)")
     return batches[-1]
+
+
+LABELS_SLACK = 1 << 20  # bytes a labels file may have beyond twice its batch's size
+
+
+def bounded_labels(labels: Path, batch: Path) -> Path:
+    """``labels``, once it is a regular file of a size its batch can need: a key and a
+    target for each row take less than twice the batch's own bytes."""
+    limit = 2 * batch.stat().st_size + LABELS_SLACK
+    if regular_file(labels).stat().st_size > limit:
+        raise DataError(
+            f"{labels}: {labels.stat().st_size:,} bytes, over the {limit:,} that labels for "
+            f"{batch} can need (twice its size, plus 1 MB); give the labels of this batch only"
+        )
+    return labels
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -254,8 +269,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if (args.labels is None) != (args.key is None):
         parser.error("--labels and --key go together: the file, and the column to join on")
-    batch = args.input or newest_batch(args.latest)
-    report, markdown = monitor(batch, args.output, args.labels, args.key)
+    batch = regular_file(args.input) if args.input else newest_batch(args.latest)
+    labels = None if args.labels is None else bounded_labels(args.labels, batch)
+    report, markdown = monitor(batch, args.output, labels, args.key)
     print(markdown)
     if report["status"] != "ok":
         drifted = ", ".join(report["drifted_columns"]) or "none"

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.config import Monitor
+from ..core.markdown import code
 {%- if cookiecutter.task == 'classification' %}
 from ..evaluation import Predictions, label_codes, metric, score_predictions
 {%- else %}
@@ -107,6 +108,8 @@ def performance(
     """The batch's score on ``name`` beside the test score, with a bootstrap interval and
     the verdict: ``dropped`` when the batch is significantly worse than the allowance."""
     labelled = y_true.notna().to_numpy()
+    if not labelled.any():  # the target column is there, its cells blank: labels to come
+        return {"metric": name, "labelled_rows": 0, "status": "not measured"}
     y, predicted = y_true.to_numpy()[labelled], predicted.take(np.flatnonzero(labelled))
     score = score_predictions(y, predicted, [name]).get(name)
     if score is None or name not in test_scores:
@@ -132,8 +135,10 @@ def performance(
 def describe(result: dict[str, Any]) -> str:
     """One sentence for the report and the command's error."""
     name, rows = result["metric"], result["labelled_rows"]
+    if result["status"] == "not measured" and not rows:
+        return "Performance not measured: no row of the batch is labelled yet."
     if result["status"] == "not measured":
-        return f"Performance not measured: `{name}` is undefined on the {rows} labelled rows."
+        return f"Performance not measured: {code(name)} is undefined on the {rows} labelled rows."
     low, high = result["interval_95"]
     verdict = (
         "**dropped**: significantly below the allowance"
@@ -141,7 +146,7 @@ def describe(result: dict[str, Any]) -> str:
         else "within the allowance"
     )
     return (
-        f"Performance on {rows} labelled rows: `{name}` {result['score']:g} (95 % interval "
+        f"Performance on {rows} labelled rows: {code(name)} {result['score']:g} (95 % interval "
         f"{low:g} to {high:g}) against {result['test_score']:g} at test time, allowance "
         f"{result['allowance']:g}: {verdict}."
     )

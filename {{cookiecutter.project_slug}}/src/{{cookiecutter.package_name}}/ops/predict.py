@@ -27,6 +27,7 @@ from ..data.blocks import Block, numbered_blocks
 from ..data.reading import read_header
 from ..data.schema import RawSchema, line_of
 from ..modeling import load_model, model_inputs, model_version, predict_outputs
+from .batches import regular_file
 from .release import add_release_options, fetch_model_file, find_release
 
 
@@ -118,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.output.suffix != ".parquet":
         raise PipelineError(f"--output {args.output}: write predictions to a .parquet file")
+    regular_file(args.input)  # a FIFO or a directory is refused before it is opened
     release = find_release(args.stage, args.version, args.bundle)
     with tempfile.TemporaryDirectory() as folder:
         model = paths.MODEL if release is None else fetch_model_file(release, Path(folder))

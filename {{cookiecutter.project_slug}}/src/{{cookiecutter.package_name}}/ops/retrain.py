@@ -8,6 +8,13 @@ versioned again with ``dvc add``, and data/added_batches.csv records each batch 
 name, MD5 and rows: a batch already there is skipped, and anyone can read which
 batches the training data holds. ``dvc repro`` then retrains. The retrain workflow
 runs both on a schedule and opens a pull request.
+
+The raw file, the record and the ``.dvc`` pointer change together or not at all: a lock
+keeps two runs apart, and a journal under ``.dvc/tmp/`` holds the old bytes until the
+last step is done. On any failure, Ctrl-C or SIGTERM they are put back; after a kill
+that left no chance to, the next run puts them back first. A batch whose rows are
+already at the end of some earlier append in the raw file (a lost or reverted record)
+is recorded again, not appended twice.
 """
 
 from __future__ import annotations
@@ -16,24 +23,36 @@ import argparse
 import codecs
 import csv
 import io
+import json
+import mmap
+import os
+import re
 import shutil
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 
-from ..core import paths
 from ..core.config import Data, load_params
-from ..core.errors import DataError
-from ..core.files import atomic_path, file_md5, write_csv
+from ..core.errors import DataError, PipelineError
+from ..core.files import atomic_path, file_md5, remove, write_csv
+from ..core.markdown import code
 from ..data.reading import read_header
 from ..data.schema import RawSchema
 from ..review import actions
-from ..review.revisions import dvc
+from ..review.revisions import dvc, git
+from .batches import batch_files
 
 BATCHES = Path("data/batches")
 RECORD = Path("data/added_batches.csv")  # in git: the batches the raw data holds
 RECORD_COLUMNS = ["batch", "md5", "rows"]
+LOCK = Path(".dvc/tmp/add-batches.lock")
+JOURNAL = Path(".dvc/tmp/add-batches-journal")  # the old bytes, while a run changes them
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -41,13 +60,38 @@ class Batch:
     path: Path
     md5: str
     rows: int = 0
+    appended: bool = True  # False: its rows were in the raw data already (only recorded)
 
 
 def read_record() -> pd.DataFrame:
     """The batches already added: one row each (none before the first)."""
     if not RECORD.is_file():
         return pd.DataFrame(columns=RECORD_COLUMNS)
-    return pd.read_csv(RECORD, dtype={"batch": str, "md5": str, "rows": int})
+    try:
+        record = pd.read_csv(RECORD, dtype={"batch": str, "md5": str, "rows": int})
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        problem = " ".join(str(error).split())[:200]
+        record = None
+    if record is None or list(record.columns) != RECORD_COLUMNS or record.isna().any().any():
+        problem = "" if record is None else f"columns {list(record.columns)}, or a gap"
+        raise DataError(
+            f"{RECORD}: not the record add-batches writes (columns {', '.join(RECORD_COLUMNS)}"
+            f", every cell filled): {problem or 'unreadable'}. Restore it with "
+            f"`git checkout -- {RECORD}`; a batch whose rows the raw data already holds is "
+            "recognised and recorded again"
+        )
+    return record
+
+
+def checked_name(path: Path) -> Path:
+    """A batch name goes into commit messages, branch names and Markdown: no control
+    characters (a newline would forge a workflow output)."""
+    if CONTROL.search(path.name):
+        raise DataError(
+            f"{path.parent / repr(path.name)[1:-1]}: a control character (a newline, a tab) "
+            "in the file name; rename the batch"
+        )
+    return path
 
 
 def new_batches(folder: Path, record: pd.DataFrame) -> list[Batch]:
@@ -55,7 +99,7 @@ def new_batches(folder: Path, record: pd.DataFrame) -> list[Batch]:
     refused: its earlier rows are in the training data and cannot be taken back."""
     added = dict(zip(record["batch"], record["md5"], strict=True))
     known, found = set(added.values()), []
-    for path in sorted(Path(folder).glob("*.csv")):
+    for path in map(checked_name, batch_files(folder)):
         md5 = file_md5(path)
         if added.get(path.name, md5) != md5:
             raise DataError(
@@ -125,6 +169,87 @@ def append_rows(raw: Path, batches: list[Batch], data: Data) -> None:
                 handle.write(data_lines(batch.path, data))
 
 
+def already_appended(raw: Path, rows: bytes) -> bool:
+    """Whether the raw file holds ``rows`` as one run of whole lines (a batch appended
+    before whose record was lost). Searched in place: the file is not read into memory."""
+    if not rows or raw.stat().st_size < len(rows):
+        return False
+    with raw.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as text:
+        at = text.find(rows)
+        while at != -1:
+            if at == 0 or text[at - 1 : at] in (b"\n", b"\r"):
+                return True
+            at = text.find(rows, at + 1)
+    return False
+
+
+@contextmanager
+def exclusive(lock: Path) -> Iterator[None]:
+    """One add-batches at a time: a second run waits for the first, then sees its record."""
+    import fcntl
+
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another add-batches to finish ({lock})", file=sys.stderr)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def keep(files: list[Path], journal: Path) -> None:
+    """Copy ``files`` into ``journal`` (a missing one noted as missing), then seal it."""
+    remove(journal)
+    journal.mkdir(parents=True)
+    saved = {}
+    for number, path in enumerate(files):
+        if path.exists():
+            kept = journal / str(number)
+            try:
+                os.link(path, kept)  # the old bytes at no cost: new versions are renamed in
+            except OSError:
+                shutil.copy2(path, kept)
+            saved[str(path)] = kept.name
+        else:
+            saved[str(path)] = None
+    (journal / "sealed.json").write_text(json.dumps(saved))
+
+
+def restore(journal: Path) -> bool:
+    """Put back what ``journal`` kept; False when there is no sealed journal."""
+    sealed = journal / "sealed.json"
+    if not sealed.is_file():
+        remove(journal)  # killed before it was sealed: nothing had changed yet
+        return False
+    for name, kept in json.loads(sealed.read_text()).items():
+        if kept is None:
+            Path(name).unlink(missing_ok=True)
+        else:
+            os.replace(journal / kept, name)
+    remove(journal)
+    return True
+
+
+@contextmanager
+def all_or_nothing(files: list[Path], journal: Path = JOURNAL) -> Iterator[None]:
+    """Change ``files`` inside; on any failure, Ctrl-C or SIGTERM put them back."""
+
+    def stop(number: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(number).name)
+
+    keep(files, journal)
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    except BaseException:
+        restore(journal)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    remove(journal)
+
+
 def add_batches(folder: Path) -> list[Batch]:
     """Add the new labelled batches in ``folder``; return them (none: nothing changed)."""
     data = load_params().data
@@ -133,20 +258,40 @@ def add_batches(folder: Path) -> list[Batch]:
         raise DataError(
             f"data.raw_path {raw} is not a CSV file: batches are appended to a CSV raw file"
         )
-    record = read_record()
-    raw_header = read_header(raw, data.encoding, data.delimiter)
-    batches = [checked(b, raw_header, data) for b in new_batches(folder, record)]
-    if not batches:
-        return []
-    append_rows(raw, batches, data)
-    added = [[b.path.name, b.md5, b.rows] for b in batches]
-    write_csv(pd.concat([record, pd.DataFrame(added, columns=RECORD_COLUMNS)]), RECORD)
-    dvc("add", str(raw))
-    return batches
+    pointer = raw.with_name(raw.name + ".dvc")
+    with exclusive(LOCK):
+        if restore(JOURNAL):
+            print("an add-batches that was killed part way was undone first", file=sys.stderr)
+        record = read_record()
+        raw_header = read_header(raw, data.encoding, data.delimiter)
+        batches = [checked(b, raw_header, data) for b in new_batches(folder, record)]
+        if not batches:
+            return []
+        ignore = raw.with_name(".gitignore")
+        with all_or_nothing([raw, RECORD, pointer, ignore]):
+            batches = [
+                replace(b, appended=not already_appended(raw, data_lines(b.path, data)))
+                for b in batches
+            ]
+            append_rows(raw, [b for b in batches if b.appended], data)
+            added = [[b.path.name, b.md5, b.rows] for b in batches]
+            write_csv(pd.concat([record, pd.DataFrame(added, columns=RECORD_COLUMNS)]), RECORD)
+            dvc("add", str(raw))
+        return batches
+
+
+def branch_name(batch: Batch) -> str:
+    """``retrain/<name as a slug>-<its MD5's first 8>``: ASCII, and one a name of any
+    script or punctuation cannot make invalid or make the same as another batch's."""
+    slug = re.sub(r"[^a-z0-9]+", "-", batch.path.stem.lower()).strip("-")[:40].strip("-")
+    name = f"retrain/{slug or 'batch'}-{batch.md5[:8]}"
+    if git("check-ref-format", "--branch", name).returncode != 0:
+        raise PipelineError(f"{name!r} is not a valid git branch name (git check-ref-format)")
+    return name
 
 
 def title(batches: list[Batch]) -> str:
-    names = ", ".join(b.path.name for b in batches)
+    names = ", ".join(code(b.path.name) for b in batches)
     rows = sum(b.rows for b in batches)
     return f"Retrain with {rows} labelled rows from {names}"
 
@@ -156,6 +301,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batches", type=Path, default=BATCHES, help="folder of CSV batches")
     args = parser.parse_args(argv)
     batches = add_batches(args.batches)
+    for batch in batches:
+        if not batch.appended:
+            print(f"{batch.path}: its rows are already in the training data; recorded again")
+    batches = [batch for batch in batches if batch.appended]
     if not batches:
         print(f"no new labelled batch in {args.batches}: the training data is unchanged")
         return
@@ -163,5 +312,5 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{batch.path}: {batch.rows} rows added to the training data")
     print(f"recorded in {RECORD}; run `dvc repro` to retrain")
     actions.set_output("title", title(batches))
-    actions.set_output("branch", f"retrain/{paths.file_stem(batches[-1].path.stem)}")
+    actions.set_output("branch", branch_name(batches[-1]))
     actions.add_to_summary(f"**{title(batches)}**")

@@ -49,12 +49,22 @@ def call(method: str, path: str, payload: dict[str, Any] | None = None) -> Any:
         raise SystemExit(message) from None
 
 
+def ours(comment: dict[str, Any]) -> bool:
+    """Whether the bot wrote ``comment``: anyone can paste the marker into their own, and
+    the bot may not edit those (GitHub answers 403, and every later push would fail).
+    The bot is ``github-actions[bot]`` with the workflow's token; with a personal token,
+    set PIPELINE_REPORT_AUTHOR to that account's login."""
+    author = os.environ.get("PIPELINE_REPORT_AUTHOR") or "github-actions[bot]"
+    body = comment.get("body") or ""
+    return (comment.get("user") or {}).get("login") == author and body.startswith(MARKER)
+
+
 def find_comment(pull_request: int) -> int | None:
-    """The id of the comment that carries the marker, if there is one yet."""
+    """The id of the bot's own comment that carries the marker, if there is one yet."""
     page = 1
     while True:
         comments = call("GET", f"/issues/{pull_request}/comments?per_page={PAGE_SIZE}&page={page}")
-        marked = [c["id"] for c in comments if MARKER in (c.get("body") or "")]
+        marked = [c["id"] for c in comments if ours(c)]
         if marked or len(comments) < PAGE_SIZE:
             return marked[0] if marked else None
         page += 1

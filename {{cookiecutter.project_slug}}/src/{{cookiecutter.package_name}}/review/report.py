@@ -3,8 +3,10 @@
 Writes ``<output>/report.md``: the params that changed, every metric with its base and
 head values and the change, charts of the test metrics and the most important features
 (Mermaid, which GitHub draws itself), the data-quality counts, and the quality gate;
-``<output>/plots/index.html``, DVC's plots of both revisions; and
-``<output>/report.html``, this branch's project report. In GitHub Actions the report
+and ``<output>/report.html``, this branch's project report: a page that runs no script
+and loads nothing, so a hostile class label or column name cannot act in a reviewer's
+browser. (DVC's own plots page is not written: it puts the data in a ``<script>``
+block and loads Vega from the network.) In GitHub Actions the report
 also goes to the job summary. Exits 1 when a metric breaks a limit of the gate,
 after writing the report, so the report says which.
 """
@@ -25,7 +27,7 @@ import pandas as pd
 from ..core import paths
 from ..core.config import Limit, differing_keys, flatten, load_params, parse
 from ..core.errors import PipelineError
-from ..core.markdown import MISSING, bar_chart, number, table
+from ..core.markdown import MISSING, bar_chart, code, number, table
 from ..core.yaml_files import read_yaml
 from ..evaluation import BASELINE, METRICS, beats_baseline
 from . import actions
@@ -153,18 +155,18 @@ def render(
     charts: list[str] | None = None,
 ) -> str:
     """The whole report as Markdown, verdict first."""
-    failed = [f"`{v.metric}` {v.rule}" for v in verdicts if v.fails_the_gate]
+    failed = [f"{code(v.metric)} {v.rule}" for v in verdicts if v.fails_the_gate]
     verdict = (
         f"**Quality gate failed**: {', '.join(failed)}" if failed else "**Quality gate passed**"
     )
-    params_rows = [[f"`{key}`", number(old), number(new)] for key, old, new in params]
+    params_rows = [[code(key), number(old), number(new)] for key, old, new in params]
     metric_cells = [
-        [f"`{r['file']}`", f"`{r['metric']}`", *change_cells(r), percent(r["relative"])]
+        [code(r["file"]), code(r["metric"]), *change_cells(r), percent(r["relative"])]
         for r in results
     ]
     gate_rows = [
         [
-            f"`{v.metric}`",
+            code(v.metric),
             number(v.base),
             number(v.head),
             v.rule,
@@ -173,7 +175,7 @@ def render(
         for v in verdicts
     ]
     sections = [
-        f"{MARKER}\n## Pipeline report: this branch against `{base_name}`",
+        f"{MARKER}\n## Pipeline report: this branch against {code(base_name)}",
         verdict,
         "### Params\n\n"
         + (table(["param", "base", "head"], params_rows) if params else "No params changed."),
@@ -183,7 +185,7 @@ def render(
         "### Data quality\n\n"
         + table(
             ["count", "base", "head", "change"],
-            [[f"`{r['metric']}`", *change_cells(r)] for r in quality],
+            [[code(r["metric"]), *change_cells(r)] for r in quality],
         ),
         f"### Quality gate\n\nLimits from {limits_source}.\n\n"
         + (
@@ -191,26 +193,23 @@ def render(
             if verdicts
             else "No limits are set (`review.limits` in conf/review/)."
         ),
-        f"### Plots\n\n{plots_note}",
+        f"### Report\n\n{plots_note}",
     ]
     return "\n\n".join(sections) + "\n"
 
 
 def plots_note(output: Path) -> str:
+    """Where this branch's whole report is: the run's artifact, or the output folder."""
     run = [
         os.environ.get(name) for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
     ]
+    page = "the whole report of this branch, with charts (it runs no script and loads nothing)"
     if all(run):
         url = "{}/{}/actions/runs/{}".format(*run)
-        return (
-            f"Both revisions' plots are in the `{output.name}` artifact of "
-            f"[this workflow run]({url}): open `plots/index.html`; this branch's whole "
-            "report, with charts, is `report.html` there."
-        )
-    return (
-        f"Both revisions' plots: open `{output / 'plots' / 'index.html'}`; this branch's "
-        f"whole report: `{output / 'report.html'}`."
-    )
+        where = f"`report.html` in the {code(output.name)} artifact of [this workflow run]({url})"
+    else:
+        where = code(output / "report.html")
+    return f"Open {where}: {page}. The charts above compare it with the base."
 
 
 def limits_for(base: str, base_params: Any) -> tuple[dict[str, Limit], str]:
@@ -218,7 +217,7 @@ def limits_for(base: str, base_params: Any) -> tuple[dict[str, Limit], str]:
     base_limits = ((base_params or {}).get("review") or {}).get("limits")
     if base_limits is None:
         return load_params().review.limits, "this branch's `params.yaml` (the base has none)"
-    source = f"`params.yaml` at `{base}`"
+    source = f"`params.yaml` at {code(base)}"
     return {
         m: parse(Limit, limit, source, f"review.limits.{m}") for m, limit in base_limits.items()
     }, source
@@ -244,7 +243,7 @@ def baseline_verdict(base_params: Any) -> Verdict | None:
 
 
 def compare(base: str, output: Path) -> tuple[str, list[Verdict]]:
-    """Build the report against ``base``; write it and the plots into ``output``."""
+    """Build the report against ``base``; write it and this branch's page into ``output``."""
     base_name = short_name(base)
     head_params = read_yaml(paths.PARAMS)
     base_params = yaml_at(base, str(paths.PARAMS))
@@ -260,7 +259,6 @@ def compare(base: str, output: Path) -> tuple[str, list[Verdict]]:
     )
     if baseline := baseline_verdict(base_params):
         verdicts.append(baseline)
-    dvc("plots", "diff", base, "--out", str(output / "plots"))
     quality = metric_rows(diff, [str(paths.DATA_QUALITY)]) + missing_rows(base)
     if paths.REPORT.is_file():
         shutil.copyfile(paths.REPORT, output / "report.html")
