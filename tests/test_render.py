@@ -38,6 +38,7 @@ PACKAGE_FILES = [
     "data/reading.py", "data/schema.py",
     "core/__init__.py", "core/cluster.py", "core/compose.py", "core/config.py",
     "core/errors.py", "core/files.py", "core/markdown.py", "core/model_file.py", "core/paths.py",
+    "core/trust.py",
     "core/yaml_files.py",
     "stages/__init__.py", "stages/clean.py", "stages/evaluate.py", "stages/featurize.py",
     "stages/split.py", "stages/train.py",
@@ -48,7 +49,7 @@ OPERATIONS_PACKAGE_FILES = [
     "drift.py", "stages/profile.py",
     "ops/__init__.py", "ops/champion.py", "ops/guard.py", "ops/monitor.py", "ops/predict.py",
     "ops/serve.py", "ops/performance.py", "ops/history.py", "ops/release.py", "ops/retrain.py",
-    "ops/drift_page.py",
+    "ops/drift_page.py", "ops/batches.py",
 ]  # fmt: skip
 TEST_FILES = [
     "conftest.py", "test_config.py", "test_featurize_and_split.py", "test_pipeline.py",

@@ -7,17 +7,24 @@ derived from the schema and checks every field once (type, bounds, allowed value
 length), so a bad request gets 422 with an error per field, never a stack trace. Valid
 records then go through the training code (parsing, tidying, derived features) and the
 model, in batches.
+
+Admission is bounded: at most ``--max-concurrent`` prediction requests are read and
+predicted at once; one more gets 503 with ``Retry-After`` at once, before its body is
+read, so a burst cannot queue without limit or hold memory after it. Predictions run in
+a worker thread, off the event loop, so the server's timers measure the client.
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the endpoint's
 # annotations at run time, and the request types are built inside create_app.
 import argparse
 import asyncio
+import ctypes
 import difflib
 import gc
 import json
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Optional, Union
@@ -47,12 +54,17 @@ MAX_TEXT = 1000  # characters in a text, category or date field
 MAX_BATCH = 1000  # records predicted in one pass
 MAX_BODY_BYTES = 1_000_000  # a request body larger than this gets 413, unread
 MAX_RECORDS = 1000  # records in one request
+MAX_CONCURRENT = 32  # prediction requests admitted at once; more get 503
+RETRY_AFTER_SECONDS = 1
+TRIM_AFTER_RECORDS = 20_000  # records predicted before freed memory goes back to the OS
 SETTLE_STEPS = 4  # event-loop turns a request takes from its body to the queue
 
 
 def as_written(value: Any, column: Column, markers: frozenset[str]) -> Any:
     """A value as the raw file would hold it: one of the file's missing-value markers
     ("NA", "") is missing, and text is normalized as clean normalizes it."""
+    if isinstance(value, bool) and column.type in ("float", "int"):
+        raise ValueError("expected a number, not true or false")  # pydantic would take 1
     if isinstance(value, str) and value in markers:
         return None
     return normalized(value, column.normalize) if column.normalize else value
@@ -136,15 +148,17 @@ class Batcher:
 
     A request's cost is mostly per call, not per row (building a frame, the pipeline's
     checks), so requests queue while a pass runs and the next pass takes them all. A
-    pass runs on the event loop itself: the work holds the GIL, so a thread would not
-    run it in parallel, only starve the loop that reads the next requests. A lone
-    request is predicted at once, with no added wait.
+    pass runs in one worker thread: the event loop stays free to read, time and refuse
+    requests. The queue is bounded by admission (``Admission``). A lone request is
+    predicted at once, with no added wait.
     """
 
     def __init__(self, predict: Callable[[list[dict]], list[dict]]) -> None:
         self.predict = predict
         self.queue: list[tuple[list[dict], asyncio.Future]] = []
         self.worker: Optional[asyncio.Task] = None  # noqa: UP045
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")
+        self.since_trim = 0  # records predicted since memory was last given back
 
     async def submit(self, records: list[dict]) -> list[dict]:
         future = asyncio.get_running_loop().create_future()
@@ -154,14 +168,23 @@ class Batcher:
         return await future
 
     async def drain(self) -> None:
+        await self.predict_queued()
+        if self.since_trim >= TRIM_AFTER_RECORDS:  # after a burst, not after each request
+            self.since_trim = 0
+            await asyncio.get_running_loop().run_in_executor(self.thread, give_back_memory)
+
+    async def predict_queued(self) -> None:
         while self.queue:
             await self.settle()
             batch, size = [], 0
             while self.queue and (not batch or size + len(self.queue[0][0]) <= MAX_BATCH):
                 batch.append(self.queue.pop(0))
                 size += len(batch[-1][0])
-            try:
-                outcomes = self.outcomes([rows for rows, _ in batch])
+            requests = [rows for rows, _ in batch]
+            self.since_trim += size
+            try:  # in the worker thread: the loop keeps reading and answering meanwhile
+                loop = asyncio.get_running_loop()
+                outcomes = await loop.run_in_executor(self.thread, self.outcomes, requests)
             except Exception as error:  # fail these requests, keep serving
                 outcomes = [error] * len(batch)
             for (_, future), outcome in zip(batch, outcomes, strict=True):
@@ -190,6 +213,15 @@ class Batcher:
             return [outcome for request in requests for outcome in self.outcomes([request])]
         ends = np.cumsum([len(request) for request in requests])
         return [rows[end - len(request) : end] for request, end in zip(requests, ends, strict=True)]
+
+
+def give_back_memory() -> None:
+    """Hand freed heap pages back to the OS: glibc keeps them after a burst of large
+    requests otherwise, and the server would stay at its peak. Elsewhere, nothing."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 class BodyLimit:
@@ -224,6 +256,30 @@ class BodyLimit:
 
     def too_large(self) -> dict[str, str]:
         return {"detail": f"request body over {self.limit} bytes: send fewer records per request"}
+
+
+class Admission:
+    """ASGI middleware: at most ``limit`` POST requests in progress; one more gets 503
+    with Retry-After at once, before its body is read."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit, self.active = app, limit, 0
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            return await self.app(scope, receive, send)
+        if self.active >= self.limit:
+            busy = JSONResponse(
+                {"detail": f"busy: {self.limit} requests in progress; retry shortly"},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+            return await busy(scope, receive, send)
+        self.active += 1
+        try:
+            return await self.app(scope, receive, send)
+        finally:
+            self.active -= 1
 
 
 def own_branch(errors: list[dict[str, Any]], body: Any) -> list[dict[str, Any]]:
@@ -302,6 +358,7 @@ def create_app(
     max_records: int = MAX_RECORDS,
     docs: bool = False,
     release: Release | None = None,
+    max_concurrent: int = MAX_CONCURRENT,
 ) -> FastAPI:
     """Load the configuration and the model once (``release``: a registered version's),
     then serve them."""
@@ -322,6 +379,7 @@ def create_app(
     )
     app.router.route_class = NoRepeatedKeys
     app.add_middleware(BodyLimit, limit=max_body_bytes)
+    app.add_middleware(Admission, limit=max_concurrent)  # added last: runs first
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -349,15 +407,37 @@ def create_app(
     return app
 
 
+def whole(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` (to ``high``), refused at parse time."""
+    bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"a whole number {bounds}, not {shorten(text)}")
+        return value
+
+    return parse
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8000, help="port to listen on")
+    parser.add_argument("--port", type=whole(1, 65535), default=8000, help="port to listen on")
     parser.add_argument(
-        "--max-body-bytes", type=int, default=MAX_BODY_BYTES, help="larger bodies get 413"
+        "--max-body-bytes", type=whole(1), default=MAX_BODY_BYTES, help="larger bodies get 413"
     )
     parser.add_argument(
-        "--max-records", type=int, default=MAX_RECORDS, help="records allowed per request"
+        "--max-records", type=whole(1), default=MAX_RECORDS, help="records allowed per request"
+    )
+    parser.add_argument(
+        "--max-concurrent",
+        type=whole(1),
+        default=MAX_CONCURRENT,
+        help="prediction requests in progress at once; more get 503 with Retry-After",
     )
     parser.add_argument(
         "--docs", action="store_true", help="serve /docs, /redoc and /openapi.json (off)"
@@ -366,7 +446,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     release = find_release(args.stage, args.version, args.bundle)
     # A bad model, or a stage with no model, stops it here with a message.
-    app = create_app(args.max_body_bytes, args.max_records, args.docs, release)
+    app = create_app(
+        args.max_body_bytes, args.max_records, args.docs, release, args.max_concurrent
+    )
     import uvicorn
 
     from .guard import IDLE_SECONDS, SPARE_FILES, GuardedHttp, open_file_limit
