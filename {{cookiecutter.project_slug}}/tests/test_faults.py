@@ -263,3 +263,91 @@ def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+{%- if cookiecutter.operations == 'yes' %}
+
+
+CRAFTED = """
+import io, json, sys, zipfile
+text = {"__class__": "str", "__module__": "builtins", "__loader__": "JsonNode",
+        "content": json.dumps("touch " + sys.argv[2]), "is_json": True, "__id__": 1}
+call = {"__class__": "system", "__module__": "posix", "__loader__": "ConstructorFromReduceNode",
+        "content": {"__class__": "tuple", "__module__": "builtins", "__loader__": "TupleNode",
+                    "content": [text], "__id__": 2}, "__id__": 3, "protocol": 2}
+with zipfile.ZipFile(sys.argv[1], "w") as archive:
+    archive.writestr("schema.json", json.dumps(call))
+"""
+
+
+def test_a_crafted_bundle_runs_nothing_in_predict_or_serve(reproduced, tmp_path):
+    """A bundle folder (what the container serves): params.yaml naming posix.system and a
+    model file whose loading would call it. Used to run the command; now one line."""
+    bundle, marker = tmp_path / "bundle", tmp_path / "ran"
+    bundle.mkdir()
+    params = (reproduced / "params.yaml").read_text()
+    (bundle / "params.yaml").write_text(
+        re.sub(r"(?m)^  _target_: .*$", "  _target_: posix.system", params)
+    )
+    (bundle / "release.json").write_text('{"version": "v9.9.9", "stage": "prod", "tag": "x"}')
+    command(reproduced, "-c", CRAFTED, str(bundle / "model.skops"), str(marker))
+    for run in (
+        ("predict", "--input", str(RAW), "--output", str(tmp_path / "p.parquet")),
+        ("serve", "--port", "1"),
+    ):
+        done = command(reproduced, "-m", PACKAGE, *run, "--bundle", str(bundle))
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        assert "model._target_ 'posix.system' is not from a library this project allows" in (
+            done.stderr
+        )
+        assert f"{bundle}/params.yaml" in done.stderr
+    assert not marker.exists()
+
+
+def test_add_batches_changes_raw_data_record_and_pointer_together(reproduced, tmp_path):
+    """A failing `dvc add`, two runs at once, and a lost record: the raw file, the record
+    and the .dvc pointer stay in step, and no batch's rows are appended twice."""
+    project = reproduced
+    state_files = [RAW, Path("data/added_batches.csv"), Path(f"{RAW}.dvc")]
+
+    def state() -> list[bytes]:
+        return [(project / p).read_bytes() if (project / p).exists() else b"" for p in state_files]
+
+    lines = (project / RAW).read_bytes().splitlines(keepends=True)
+    batches = project / "data/batches"
+    for name, rows in (("b-1.csv", lines[1:6]), ("b-2.csv", lines[6:9])):
+        renamed = [re.sub(rb"^[^,]*", name.encode(), row) for row in rows]  # studyName: unread
+        (batches / name).write_bytes(lines[0] + b"".join(renamed))
+    before = state()
+    broken = project / ".dvc/config.local"
+    broken.write_text("[core\nnot valid\n")  # dvc add fails after the raw file was written
+    try:
+        failed = command(project, "-m", PACKAGE, "add-batches")
+    finally:
+        broken.unlink()
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr, failed.stderr
+    assert "`dvc add" in failed.stderr and state() == before
+
+    environment = {**os.environ, "PYTHONPATH": str(project / "src")}
+    adding = [sys.executable, "-m", PACKAGE, "add-batches"]
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+    runs = [subprocess.Popen(adding, cwd=project, env=environment, **pipes) for _ in range(2)]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    record = (project / "data/added_batches.csv").read_text().splitlines()
+    assert sorted(line.split(",")[0] for line in record[1:]) == ["b-1.csv", "b-2.csv"]
+    grown = (project / RAW).read_bytes()
+    assert len(grown.splitlines()) == len(lines) + 5 + 3, "each batch appended once"
+    pointer_md5 = re.search(r"md5: (\w+)", (project / f"{RAW}.dvc").read_text())[1]
+    assert pointer_md5 == hashlib.md5(grown).hexdigest()
+
+    (project / "data/added_batches.csv").unlink()  # a lost record
+    again = command(project, "-m", PACKAGE, "add-batches")
+    assert again.returncode == 0, again.stderr
+    assert "b-1.csv: its rows are already in the training data; recorded again" in again.stdout
+    assert (project / RAW).read_bytes() == grown
+    for name in ("b-1.csv", "b-2.csv"):
+        (batches / name).unlink()
+    (project / "data/added_batches.csv").unlink()  # put the shared project back
+    git(project, "checkout", "--", f"{RAW}.dvc")
+    command(project, "-m", "dvc", "checkout", "--force", str(RAW))
+    assert state() == before
+{%- endif %}

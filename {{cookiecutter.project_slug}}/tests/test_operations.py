@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,7 @@ from {{ cookiecutter.package_name }}.evaluation import (
 )
 from {{ cookiecutter.package_name }}.modeling import model_inputs
 from {{ cookiecutter.package_name }}.ops import serve
+from {{ cookiecutter.package_name }}.ops.batches import batch_files
 from {{ cookiecutter.package_name }}.ops.champion import decide
 from {{ cookiecutter.package_name }}.ops.drift_page import drift_page
 from {{ cookiecutter.package_name }}.ops.monitor import drift_report, reasons
@@ -38,8 +41,17 @@ from {{ cookiecutter.package_name }}.ops.performance import (
     resampled_scores,
 )
 from {{ cookiecutter.package_name }}.ops.predict import predict_frame
-from {{ cookiecutter.package_name }}.ops.retrain import Batch, append_rows
+from {{ cookiecutter.package_name }}.ops.retrain import (
+    Batch,
+    all_or_nothing,
+    already_appended,
+    append_rows,
+    branch_name,
+    keep,
+    restore,
+)
 from {{ cookiecutter.package_name }}.ops.serve import Batcher, record_model
+from {{ cookiecutter.package_name }}.review.actions import set_output
 from {{ cookiecutter.package_name }}.stages.profile import reference_profile
 from {{ cookiecutter.package_name }}.tuning import fit_or_tune
 
@@ -408,3 +420,127 @@ def test_a_batch_is_appended_as_written_in_the_raw_files_dialect(tmp_path, param
     batch.write_bytes('\ufeffX;"Note\nlong"\n3;"two\nlines"\n4;d'.encode())
     append_rows(raw, [Batch(batch, "md5")], data)
     assert raw.read_bytes() == b'X;"Note\nlong"\r\n1;a\r\n2;b\n3;"two\nlines"\n4;d\n'
+
+
+# --- hardening: batch files, state that changes together, admission, strict types --------
+
+
+def test_batch_files_come_in_natural_order_and_odd_entries_are_refused_unopened(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "batches"
+    folder.mkdir()
+    for name in ["batch-10.csv", "batch-9.csv", "upper.CSV", ".~lock.batch-9.csv", "notes.txt"]:
+        (folder / name).write_text("a\n1\n")
+    assert [p.name for p in batch_files(folder)] == ["batch-9.csv", "batch-10.csv", "upper.CSV"]
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.csv"
+    outside.write_text("secret\n")
+    odd = {
+        "fifo.csv": (lambda path: os.mkfifo(path), "a FIFO (named pipe), not a CSV file"),
+        "folder.csv": (lambda path: path.mkdir(), "a directory, not a CSV file"),
+        "dangling.csv": (lambda path: path.symlink_to(tmp_path / "gone.csv"), "does not exist"),
+        "out.csv": (lambda path: path.symlink_to(outside), "outside the project; it was not"),
+    }
+    for name, (make, message) in odd.items():
+        make(folder / name)
+        with pytest.raises(DataError, match=re.escape(message)):
+            batch_files(folder)  # a FIFO would block here if it were opened
+        (folder / name).rmdir() if name == "folder.csv" else (folder / name).unlink()
+
+
+def test_state_files_change_together_or_not_at_all(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    raw, record = tmp_path / "raw.csv", tmp_path / "record.csv"
+    raw.write_bytes(b"a\n1\n")
+    record.write_bytes(b"batch\n")
+    journal = tmp_path / "journal"
+    with pytest.raises(RuntimeError), all_or_nothing([raw, record, tmp_path / "new"], journal):
+        raw.write_bytes(b"a\n1\n2\n")  # in place: a small file is copied, not linked
+        (tmp_path / "new").write_text("made")
+        raise RuntimeError("dvc add failed")
+    assert (raw.read_bytes(), record.read_bytes()) == (b"a\n1\n", b"batch\n")
+    assert not (tmp_path / "new").exists() and not journal.exists()
+    # SIGTERM inside is an interruption like Ctrl-C: the same bytes come back.
+    with pytest.raises(KeyboardInterrupt), all_or_nothing([raw, record], journal):
+        record.write_bytes(b"changed\n")
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert record.read_bytes() == b"batch\n"
+    # A kill leaves the sealed journal: the next run puts the old bytes back first.
+    keep([raw, record], journal)
+    tmp = tmp_path / ".raw.csv.new"
+    tmp.write_bytes(b"half")
+    os.replace(tmp, raw)  # as append_rows renames its new version in
+    assert restore(journal) and raw.read_bytes() == b"a\n1\n" and not journal.exists()
+    assert not restore(journal)
+
+
+def test_rows_already_appended_are_recognised_without_the_record(tmp_path):
+    raw = tmp_path / "raw.csv"
+    raw.write_bytes(b"a,b\n1,x\n2,y\n3,z\n")
+    assert already_appended(raw, b"2,y\n3,z\n")
+    assert not already_appended(raw, b"2,y\n4,w\n")
+    assert not already_appended(raw, b",y\n3,z\n")  # not whole lines
+
+
+def test_a_step_output_holding_a_newline_cannot_forge_another(tmp_path, monkeypatch):
+    output = tmp_path / "output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+    set_output("title", "Retrain with x.csv\nbranch=main")
+    set_output("branch", "retrain/x-1234abcd")
+    lines = output.read_text().splitlines()
+    assert lines[0].startswith("title<<EOF_") and lines[3] == lines[0].split("<<")[1]
+    assert "branch=main" in lines and lines[4].startswith("branch<<")  # inside the value
+
+
+def test_retrain_branch_names_are_valid_ascii_and_differ_per_batch(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name, md5 in [("x.lock.csv", "1" * 32), ("a..b.csv", "2" * 32), (".hidden.csv", "3" * 32),
+                      ("données été.csv", "4" * 32), ("日本.csv", "5" * 32)]:  # fmt: skip
+        branch = branch_name(Batch(Path(name), md5))
+        assert re.fullmatch(r"retrain/[a-z0-9-]+-[0-9a-f]{8}", branch), branch
+        assert branch.endswith(md5[:8])
+
+
+def test_admission_refuses_a_request_beyond_the_limit_at_once():
+    release = asyncio.Event()
+    sent: list[dict] = []
+
+    async def slow_app(scope, receive, send):
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    async def send(message):
+        sent.append(message)
+
+    async def scenario():
+        gate = serve.Admission(slow_app, limit=1)
+        scope = {"type": "http", "method": "POST", "headers": [], "path": "/predict"}
+        first = asyncio.create_task(gate(scope, None, send))
+        await asyncio.sleep(0)
+        await gate(scope, None, send)  # the second, while the first is in progress
+        release.set()
+        await first
+
+    asyncio.run(scenario())
+    statuses = [m["status"] for m in sent if m["type"] == "http.response.start"]
+    assert statuses == [503, 200]
+    busy = next(m for m in sent if m.get("status") == 503)
+    assert (b"retry-after", b"1") in busy["headers"]
+
+
+def test_a_boolean_is_not_a_number_in_a_request(params_with):
+    Record = record_model(params_with().data)
+    with pytest.raises(pydantic.ValidationError, match="expected a number, not true or false"):
+        Record.model_validate({"X value": True, "Colour": "red"})
+    assert Record.model_validate({"X value": 1, "Colour": "red"})
+
+
+def test_a_batch_whose_labels_are_all_blank_is_not_measured(tabular, fitted):
+    model, params = fitted
+    blank = pd.Series([None] * len(tabular), dtype=object)
+    rows = tabular.assign(x_plus_y=tabular.x + tabular.y)
+    predicted = predict(model, model_inputs(rows, params.features))
+    result = performance(blank, predicted, {SCORE: 0.9}, SCORE, THRESHOLDS, 0)
+    assert result == {"metric": SCORE, "labelled_rows": 0, "status": "not measured"}

@@ -240,9 +240,7 @@ def crafted_model_file(path: Path, module: str, function: str, argument: str) ->
 
 
 @pytest.mark.parametrize("target", ["posix.system", "builtins.exec", "os.system"])
-def test_a_crafted_model_file_beside_a_config_naming_its_function_runs_nothing(
-    target, tmp_path
-):
+def test_a_crafted_model_file_beside_a_config_naming_its_function_runs_nothing(target, tmp_path):
     """The hole this closes: trust used to follow the library ``_target_`` named, so a
     params.yaml saying ``posix.system`` beside a crafted file ran a shell command."""
     marker = tmp_path / "ran"

@@ -198,8 +198,16 @@ def exclusive(lock: Path) -> Iterator[None]:
         yield
 
 
+LINK_FROM_BYTES = 1 << 20  # larger files are kept by a hard link, not a copy
+
+
 def keep(files: list[Path], journal: Path) -> None:
-    """Copy ``files`` into ``journal`` (a missing one noted as missing), then seal it."""
+    """Copy ``files`` into ``journal`` (a missing one noted as missing), then seal it.
+
+    A large file (the raw data) is kept by a hard link, which costs nothing: its new
+    version is written beside it and renamed in (``append_rows``, ``dvc add``), so the
+    old inode keeps the old bytes. Small files, which DVC may rewrite in place, are copied.
+    """
     remove(journal)
     journal.mkdir(parents=True)
     saved = {}
@@ -207,7 +215,9 @@ def keep(files: list[Path], journal: Path) -> None:
         if path.exists():
             kept = journal / str(number)
             try:
-                os.link(path, kept)  # the old bytes at no cost: new versions are renamed in
+                if path.stat().st_size < LINK_FROM_BYTES:
+                    raise OSError("small: copied")
+                os.link(path, kept)
             except OSError:
                 shutil.copy2(path, kept)
             saved[str(path)] = kept.name

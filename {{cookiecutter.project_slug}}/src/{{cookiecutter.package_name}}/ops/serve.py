@@ -18,6 +18,7 @@ a worker thread, off the event loop, so the server's timers measure the client.
 # annotations at run time, and the request types are built inside create_app.
 import argparse
 import asyncio
+import contextlib
 import ctypes
 import difflib
 import gc
@@ -218,10 +219,8 @@ class Batcher:
 def give_back_memory() -> None:
     """Hand freed heap pages back to the OS: glibc keeps them after a burst of large
     requests otherwise, and the server would stay at its peak. Elsewhere, nothing."""
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 class BodyLimit:
@@ -446,9 +445,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     release = find_release(args.stage, args.version, args.bundle)
     # A bad model, or a stage with no model, stops it here with a message.
-    app = create_app(
-        args.max_body_bytes, args.max_records, args.docs, release, args.max_concurrent
-    )
+    app = create_app(args.max_body_bytes, args.max_records, args.docs, release, args.max_concurrent)
     import uvicorn
 
     from .guard import IDLE_SECONDS, SPARE_FILES, GuardedHttp, open_file_limit
