@@ -121,7 +121,8 @@ def main() -> None:
               f"each), all at once, in {took:.1f} s")  # fmt: skip
         for status, count in sorted(statuses.items()):
             print(f"  {status}: {count}")
-        print(f"server RSS: {rest:.0f} MB after one request, {peak:.0f} MB peak, {settled:.0f} MB 5 s after")
+        print(f"server RSS: {rest:.0f} MB after one request, {peak:.0f} MB peak, ", end="")
+        print(f"{settled:.0f} MB 5 s after")
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -9,6 +9,7 @@ describes. Each workflow step runs as written in the workflow file, in a fresh c
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -90,9 +91,10 @@ def test_a_labelled_batch_is_retrained_by_pull_request_released_on_merge_and_ser
     env = runner_env(tmp_path / "retrain", GITHUB_EVENT_NAME="schedule", GITHUB_SHA=main_sha)
     outputs = run_job(checkout, "retrain.yml", "retrain", env, {})
     title, branch = outputs["add"]["title"], outputs["add"]["branch"]
+    batch_md5 = hashlib.md5((origin / BATCH).read_bytes()).hexdigest()
     assert (title, branch) == (
-        "Retrain with 80 labelled rows from 2026-12-01.csv",
-        "retrain/2026-12-01",
+        "Retrain with 80 labelled rows from `2026-12-01.csv`",
+        f"retrain/2026-12-01-{batch_md5[:8]}",  # a checked slug and the batch's own hash
     )
     artifact = Path(env["RUNNER_TEMP"]) / "retrain"
     description = (artifact / "description.md").read_text()
