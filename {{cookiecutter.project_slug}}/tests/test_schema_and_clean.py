@@ -24,6 +24,7 @@ from {{ cookiecutter.package_name }}.data.cleaning import (
 from {{ cookiecutter.package_name }}.data.parquet import row_groups
 from {{ cookiecutter.package_name }}.data.reading import Unconvertible
 from {{ cookiecutter.package_name }}.data.schema import RawSchema
+from {{ cookiecutter.package_name }}.data.splitting import assign_splits
 
 COLUMNS = {
     "kind": {
@@ -439,3 +440,23 @@ def test_parquet_without_a_declared_column_or_not_parquet_at_all_is_named(tmp_pa
     broken = write_csv(tmp_path / "broken.parquet", "Kind\nA\n")
     with pytest.raises(DataError, match=r"broken\.parquet cannot be read as Parquet"):
         schema().read(broken)
+
+
+def test_timestamps_with_offsets_are_read_as_utc_and_split(tmp_path, params_with):
+    """Exports write `Z` (JSON, R) or `+01:00` (pandas with a timezone); one column may mix
+    them. They become plain UTC times, so split and the features see one kind of date."""
+    path = raw_csv(
+        tmp_path,
+        "A,1.5,3,2013-01-01T05:00:00Z,",
+        "B,2.5,4,2013-01-01T06:00:00+01:00,",
+        "A,3.5,5,2013-01-01T00:00:00-05:00,",
+        "B,4.5,6,NA,",
+    )
+    clean, _ = run_clean(path)
+    assert clean["seen"].tolist()[:3] == [pd.Timestamp("2013-01-01 05:00")] * 3
+    assert clean["seen"].dt.tz is None and clean["seen"].isna().tolist()[-1]
+    many = pd.concat([clean] * 30, ignore_index=True).assign(weight=np.arange(120.0))
+    params = params_with(split={"test_size": 0.25, "validation_size": 0.25, "key": None})
+    key = [column for column in many.columns if column != "kind"]
+    parts = assign_splits(many, key, params.split, params.seed)
+    assert set(parts) == {0, 1, 2}

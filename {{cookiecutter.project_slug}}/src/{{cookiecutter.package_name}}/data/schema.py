@@ -242,13 +242,16 @@ class RawSchema:
         Vectorised in Arrow. ``int`` takes integral numbers written as floats ("74.0"),
         not "74.5"; numbers must be finite. Categories and text become pandas
         categoricals (one small code per row). Dates are parsed once per distinct value,
-        with the format pandas infers from the first one.
+        with the format pandas infers from the first one; a timestamp with an offset or
+        ``Z`` is converted to UTC, and all dates are then plain (naive) UTC times, so one
+        column may mix offsets and every later stage sees one kind of date.
         """
         if column.type == "date":
             codes, distinct = pd.factorize(values)
             with warnings.catch_warnings():  # no format to infer ("Mar-2018"): each is parsed
                 warnings.simplefilter("ignore", UserWarning)
-                distinct = pd.to_datetime(pd.Series(distinct, dtype=object), errors="coerce")
+                series = pd.Series(distinct, dtype=object)
+                distinct = pd.to_datetime(series, errors="coerce", utc=True).dt.tz_localize(None)
             dates = distinct.to_numpy()
             return pd.Series(pd.api.extensions.take(dates, codes, allow_fill=True), values.index)
         if column.type in ("category", "text"):

@@ -8,12 +8,12 @@ draws the same facts, with charts, into ``reports/report.html`` (report_page.py)
 
 from __future__ import annotations
 
-import subprocess
 from importlib import metadata as installed
 from pathlib import Path
 from string import Template
 from typing import Any
 
+from ..core.commands import git
 from ..core.config import Model
 from ..core.files import file_md5
 from ..core.markdown import code, number, table
@@ -26,10 +26,6 @@ LIBRARIES = ["scikit-learn", "pandas", "numpy", "skops", "dvc", "hydra-core"]
 # What a model is trained from. Results (dvc.lock, reports/) are left out: a clean
 # `dvc repro` rewrites them, and they do not change what was trained.
 SOURCES = ["src", "conf", "params.yaml", "dvc.yaml", "pyproject.toml"]
-
-
-def git(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", *args], capture_output=True, text=True, check=False)
 
 
 def current_commit() -> dict[str, Any]:

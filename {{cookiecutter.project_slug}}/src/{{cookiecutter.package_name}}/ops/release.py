@@ -16,12 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..core import paths
+from ..core.commands import started
 from ..core.config import Params, parse
 from ..core.errors import PipelineError
 from ..core.files import atomic_path, read_json
@@ -42,11 +42,18 @@ def gto(*args: str) -> str:
     return run(gto_command(), *args).stdout.strip()
 
 
+NOT_REGISTERED = "Cannot find artifact"  # what GTO says before the first registration
+
+
 def gto_show(name: str, *args: str) -> str | None:
-    """What ``gto show`` says of ``name``, or None where GTO knows nothing of it yet."""
-    command = [gto_command(), "show", name, *args]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    return result.stdout.strip() or None if result.returncode == 0 else None
+    """What ``gto show`` says of ``name``, or None where GTO knows nothing of it yet; a
+    PipelineError with GTO's own words when GTO fails (no git repository, a bad .gto)."""
+    result = started([gto_command(), "show", name, *args])
+    said = (result.stderr or result.stdout).strip()
+    if result.returncode == 0 or NOT_REGISTERED in said:
+        return result.stdout.strip() or None if result.returncode == 0 else None
+    first = said.splitlines()[0].lstrip("❌ ") if said else f"exit code {result.returncode}"
+    raise PipelineError(f"`gto show {name}` failed: {first}")
 
 
 def model_md5_at(revision: str) -> str | None:

@@ -7,26 +7,11 @@ DVC runs from this interpreter's environment, the one the pipeline ran in.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from typing import Any
 
-from ..core.errors import PipelineError
+from ..core.commands import git, run
 from ..core.yaml_files import parse_yaml
-
-
-def run(*command: str, shown: str | None = None) -> subprocess.CompletedProcess:
-    """Run ``command``; stop with its own message (as ``shown``) when it fails."""
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        output = (result.stderr or result.stdout).strip()
-        raise PipelineError(f"`{shown or ' '.join(command)}` failed:\n{output}")
-    return result
-
-
-def git(*args: str) -> subprocess.CompletedProcess:
-    """Run git and return the result, failed or not: callers decide what a failure means."""
-    return subprocess.run(["git", *args], capture_output=True, text=True, check=False)
 
 
 def dvc(*args: str) -> str:
