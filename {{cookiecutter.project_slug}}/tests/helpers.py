@@ -74,6 +74,35 @@ def assert_self_contained(page: str) -> None:
     assert "<script" not in page and "@import" not in page
 
 
+# A value as a hostile or careless export may hold it: it would end a table cell or a
+# code span, start a new table row, open HTML or a script, notify everyone, or link out.
+HOSTILE = (
+    "x|y`z\n| a | b |\n</script><script>alert(1)</script> @everyone [go](https://evil.example)"
+)
+# Patterns that would act if they stood outside a code span (an escaped "\]" is inert).
+INERT_OUTSIDE_CODE = [r"<script", r"@everyone", r"(?<!\\)\]\(https://evil", r"\n\| a \| b \|"]
+
+
+def outside_code(markdown: str) -> str:
+    """``markdown`` with its code spans and fenced blocks taken out."""
+    unfenced = re.sub(r"(?ms)^```.*?^```", "", markdown)
+    return re.sub(r"(`+)(?!`).*?(?<!`)\1(?!`)", "", unfenced)
+
+
+def assert_markdown_holds(markdown: str) -> None:
+    """No hostile part acts outside a code span, and each table keeps its columns."""
+    free = outside_code(markdown)
+    for pattern in INERT_OUTSIDE_CODE:
+        assert not re.search(pattern, free), pattern
+    table: list[int] = []
+    for line in [*markdown.splitlines(), ""]:
+        if line.startswith("|"):
+            table.append(len(re.findall(r"(?<!\\)\|", line)))
+        elif table:
+            assert len(set(table)) == 1, f"a table row has other columns: {table}"
+            table = []
+
+
 def make_tabular(n: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     x = rng.normal(size=n)

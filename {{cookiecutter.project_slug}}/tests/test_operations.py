@@ -13,12 +13,15 @@ import pandas as pd
 import pydantic
 import pytest
 from helpers import (
+    HOSTILE,
     LOSS,
     SCORE,
     TABULAR_TARGET,
+    assert_markdown_holds,
     assert_self_contained,
     chart_sizes,
     make_tabular,
+    outside_code,
 )
 
 from {{ cookiecutter.package_name }}.core.config import Limit, Monitor, Params
@@ -35,7 +38,7 @@ from {{ cookiecutter.package_name }}.ops import serve
 from {{ cookiecutter.package_name }}.ops.batches import batch_files
 from {{ cookiecutter.package_name }}.ops.champion import decide
 from {{ cookiecutter.package_name }}.ops.drift_page import drift_page
-from {{ cookiecutter.package_name }}.ops.monitor import drift_report, reasons
+from {{ cookiecutter.package_name }}.ops.monitor import drift_report, reasons, to_markdown
 from {{ cookiecutter.package_name }}.ops.performance import (
     performance,
     resampled_scores,
@@ -139,6 +142,16 @@ def test_drift_report_flags_a_shifted_column_and_not_a_resample(tabular, referen
     drifted = drift_report(shifted, resample.label.reset_index(drop=True), reference, THRESHOLDS)
     assert drifted["drifted_columns"] == ["colour", "x"]
     assert not drifted["prediction_drift"]
+
+
+def test_a_hostile_batch_name_and_category_stay_inert_in_the_drift_report(tabular, reference):
+    shifted = tabular.assign(colour=HOSTILE)  # a new level: named in the reasons
+    report = drift_report(shifted, tabular.label, reference, THRESHOLDS)
+    report["schema_violations"], report["invalid_rows"] = [f"line 2: {HOSTILE}"], 1
+    markdown = to_markdown(Path(f"data/batches/{HOSTILE.splitlines()[0]}.csv"), report)
+    assert_markdown_holds(markdown)
+    page = drift_page(Path("data/batches/x.csv"), report)
+    assert "<script" not in page and "@everyone" not in outside_code(markdown)
 
 
 def test_the_drift_page_leads_with_the_verdict_and_draws_each_input_offline(tabular, reference):

@@ -10,10 +10,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import TABULAR_TARGET, assert_self_contained, chart_sizes
+from helpers import (
+    HOSTILE,
+    INERT_OUTSIDE_CODE,
+    TABULAR_TARGET,
+    assert_markdown_holds,
+    assert_self_contained,
+    chart_sizes,
+    outside_code,
+)
 
+from {{ cookiecutter.package_name }}.core.markdown import code, text
 from {{ cookiecutter.package_name }}.evaluation import evaluate
-from {{ cookiecutter.package_name }}.model_card import model_metadata
+from {{ cookiecutter.package_name }}.model_card import model_metadata, render_card
 from {{ cookiecutter.package_name }}.model_card.report_page import (
     Results,
     report_page,
@@ -171,3 +180,46 @@ def test_names_from_the_data_are_escaped(bad, tabular, params_with, tmp_path):
     frame = tabular.assign(colour=tabular.colour.replace("red", bad))
     page = report_page(results_of(frame, params_with(), tmp_path))
     assert bad not in page and html.escape(bad) in page
+
+
+def test_hostile_values_from_the_data_stay_inert_in_the_card_and_the_page(
+    tabular, params_with, tmp_path
+):
+    frame = tabular.assign(colour=tabular.colour.replace("red", HOSTILE))
+{%- if cookiecutter.task == 'classification' %}
+    frame = frame.assign(label=frame.label.replace("high", HOSTILE))  # a class label too
+{%- endif %}
+    params = params_with()
+    train, test = frame.iloc[: len(frame) // 2], frame.iloc[len(frame) // 2 :]
+    model, _, _ = fit_or_tune(train, params)
+    found = evaluate(model, test.reset_index(drop=True), train[TABULAR_TARGET].to_numpy(), params)
+    save_model(model, tmp_path / "model.skops")
+    frame.to_csv(tmp_path / "raw.csv", index=False)
+    metadata = model_metadata(tmp_path / "model.skops", params.model, tmp_path / "raw.csv", {})
+    metadata["test_metrics"] = found["metrics"]
+    card = render_card(
+        metadata,
+        {"task": params.task, "target": TABULAR_TARGET, "rows_after_cleaning": len(frame),
+         "train_rows": len(train), "max_train_rows": None, "slices": found["slices"],
+         "importance": found["importance"].to_dict("records"), "fairness_gap": 0.0,
+         "primary_metric": params.review.primary_metric,
+{%- if cookiecutter.task == 'classification' %}
+         "classes": found["classes"],
+{%- endif %}
+         },
+    )  # fmt: skip
+    assert HOSTILE.splitlines()[0] not in card  # the value never stands as written
+    assert_markdown_holds(card)
+    page = report_page(results_of(frame, params, tmp_path))
+    assert "<script" not in page and html.escape("</script><script>") in page
+    assert_self_contained(page)
+
+
+@pytest.mark.parametrize("value", [HOSTILE, "`", "``a``", "|", "@org/team", "plain"])
+def test_code_and_text_keep_any_value_inside_one_cell(value):
+    row = f"| {code(value)} | {text(value)} |"
+    assert "\n" not in row and len(re.findall(r"(?<!\\)\|", row)) == 3
+    for pattern in INERT_OUTSIDE_CODE:
+        assert not re.search(pattern, outside_code(row)), pattern
+    longest = max((len(run) for run in re.findall("`+", value)), default=0)
+    assert code(value).startswith("`" * (longest + 1))  # a fence the value cannot close

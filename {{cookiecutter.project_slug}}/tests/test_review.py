@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import LOSS, SCORE
+from helpers import HOSTILE, LOSS, SCORE, assert_markdown_holds
 
 from {{ cookiecutter.package_name }}.core.config import Limit, parse
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, PipelineError
@@ -238,3 +238,14 @@ def test_comment_body_is_marked_once_and_fits_githubs_limit():
 def test_unknown_base_revision_is_named(project_copy):
     with pytest.raises(PipelineError, match="git revision 'no-such-branch' not found"):
         short_name("no-such-branch")
+
+
+def test_hostile_param_keys_and_values_stay_inside_their_cells():
+    """A branch's params.yaml is the pull request author's: its keys and values reach
+    the comment, which GitHub renders for every reviewer."""
+    params = [(f"model.{HOSTILE}", "a|b", HOSTILE), ("model.C", 1.0, 0.5)]
+    rows = [{"file": "reports/metrics.json", "metric": HOSTILE, "base": 0.5, "head": 0.6,
+             "change": 0.1, "relative": 0.2}]  # fmt: skip
+    markdown = render("main (abc123)", params, rows, [], [], "the base", "open the page")
+    assert_markdown_holds(markdown)
+    assert "| `model.C` | 1 | 0.5 |" in markdown

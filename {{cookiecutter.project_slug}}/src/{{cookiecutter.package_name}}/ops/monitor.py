@@ -14,6 +14,7 @@ thresholds in ``monitor`` (conf/monitor/), so a scheduler can act on it.
 from __future__ import annotations
 
 import argparse
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from ..core import paths
 from ..core.config import Data, Monitor, load_params
 from ..core.errors import DataError, PipelineError
 from ..core.files import read_json, write_json, write_text
-from ..core.markdown import MISSING, code, table
+from ..core.markdown import MISSING, code, table, text
 from ..data import tidy
 from ..data.reading import read_header, require_columns
 from ..data.schema import RawSchema
@@ -154,6 +155,13 @@ def as_predictions(frame: pd.DataFrame, model: Any) -> Predictions:
     return Predictions(labels, frame[probabilities].to_numpy(), model.classes_)
 
 
+def fenced(lines: list[str]) -> list[str]:
+    """``lines`` as a fenced block that no backticks in them can close."""
+    longest = max((len(run) for line in lines for run in re.findall("`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, *lines, fence]
+
+
 def to_markdown(source: Path, report: dict[str, Any]) -> str:
     lines = [f"## Drift report: {code(source)}", "", f"**Status: {report['status']}**", ""]
     if "performance" in report:
@@ -162,16 +170,14 @@ def to_markdown(source: Path, report: dict[str, Any]) -> str:
         lines += [
             f"{report['invalid_rows']} rows break the raw schema and were left out:",
             "",
-            "```",
-            *report["schema_violations"],
-            "```",
+            *fenced(report["schema_violations"]),
             "",
         ]
     rows = []
     for column, result in {**report["columns"], "(predictions)": report["prediction"]}.items():
         p_value = MISSING if result["p_value"] is None else f"{result['p_value']:.2g}"
         missing = f"{result['reference_missing_rate']:.1%} -> {result['missing_rate']:.1%}"
-        drift = "; ".join(result["drift"]) or "no"
+        drift = text("; ".join(result["drift"])) or "no"  # reasons quote the batch's values
         rows.append([code(column), f"{result['psi']:.3f}", result["test"], p_value, missing, drift])
     lines += [
         f"{report['rows']} valid rows against {report['reference_rows']} training rows.",
