@@ -32,6 +32,7 @@ class Rendered:
     requests: list[str] = field(default_factory=list)  # anything it tried to fetch
     charts: list[tuple[float, float]] = field(default_factory=list)  # each <svg>'s size
     height: float = 0
+    title: str = ""  # the document's title once loaded: a script that ran could change it
     screenshot: Path | None = None
 
 
@@ -70,6 +71,7 @@ def open_offline(page_file: Path, screenshot_name: str) -> Rendered:
             box = chart.bounding_box()
             seen.charts.append((box["width"], box["height"]) if box else (0, 0))
         seen.height = page.evaluate("document.documentElement.scrollHeight")
+        seen.title = page.title()
         page.screenshot(path=seen.screenshot, full_page=True)
         browser.close()
     return seen

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from .browser import open_offline
 from .conftest import dvc, run, stages_run
 
 pytestmark = pytest.mark.slow
@@ -131,3 +132,37 @@ def test_project_without_data_stops_naming_the_missing_file(baked, copy_of, task
     assert stage.returncode == 1 and "Traceback" not in stage.stderr
     assert "data/raw/data.csv not found" in stage.stderr
     assert "dvc add data/raw/data.csv" in stage.stderr
+
+
+# The generated tests' own fixtures build the page from a real model whose class label
+# and slice group are a script in disguise: one that closes a <script> block, one that
+# runs on an image's error, both retitling the page if they ever ran.
+HOSTILE_LABEL = (
+    '</script><script>document.title="RAN"</script><img src=x onerror="document.title=\'RAN\'">'
+)
+HOSTILE_PAGE = f"""
+import sys
+from pathlib import Path
+sys.path.insert(0, "tests")
+from helpers import make_tabular, params_for_tabular
+from test_report_page import results_of
+from penguins_ml.model_card.report_page import report_page
+label = {HOSTILE_LABEL!r}
+frame = make_tabular(120)
+frame["label"] = frame["label"].replace("high", label)
+frame["colour"] = frame["colour"].replace("red", label)
+work = Path(sys.argv[1])
+work.mkdir()
+Path(sys.argv[2]).write_text(report_page(results_of(frame, params_for_tabular(), work)))
+"""
+
+
+def test_a_hostile_class_label_runs_nothing_in_the_report_opened_in_chromium(baked, tmp_path):
+    project = baked()
+    page = tmp_path / "hostile-report.html"
+    run([sys.executable, "-c", HOSTILE_PAGE, str(tmp_path / "work"), str(page)], cwd=project)
+    assert "document.title" in page.read_text()  # the label is there, as text
+    seen = open_offline(page, "hostile-labels-report")
+    assert seen.title != "RAN" and "RAN" not in seen.title, "a script from the data ran"
+    assert (seen.errors, seen.requests) == ([], []), "the page tried to load something"
+    assert len(seen.charts) >= 5 and all(w > 0 and h > 0 for w, h in seen.charts)
