@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from {{ cookiecutter.package_name }}.core.errors import DataError
+from {{ cookiecutter.package_name }}.core.commands import git
+from {{ cookiecutter.package_name }}.core.errors import DataError, PipelineError, run_main
 from {{ cookiecutter.package_name }}.core.files import (
     atomic_path,
     parquet_rows,
@@ -54,3 +55,19 @@ def test_a_damaged_json_input_is_named_with_where_it_breaks(tmp_path):
     damaged.write_text('{"accuracy": 0.9,\n "f1')
     with pytest.raises(DataError, match=r"metrics.json: not valid JSON \(.*line 2 column 2\)"):
         read_json(damaged)
+
+
+def test_ctrl_c_and_sigterm_end_in_one_line(capsys):
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(SystemExit) as stopped:
+        run_main(interrupted)
+    assert stopped.value.code == 130
+    assert capsys.readouterr().err == "stopped by Ctrl-C\n"
+
+
+def test_a_program_that_is_not_installed_is_named_with_how_to_get_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty folder: no git on it
+    with pytest.raises(PipelineError, match=r"git is not installed here .*install git"):
+        git("status")

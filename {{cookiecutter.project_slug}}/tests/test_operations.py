@@ -38,12 +38,19 @@ from {{ cookiecutter.package_name }}.ops import serve
 from {{ cookiecutter.package_name }}.ops.batches import batch_files
 from {{ cookiecutter.package_name }}.ops.champion import decide
 from {{ cookiecutter.package_name }}.ops.drift_page import drift_page
-from {{ cookiecutter.package_name }}.ops.monitor import drift_report, reasons, to_markdown
+from {{ cookiecutter.package_name }}.ops.history import read_history
+from {{ cookiecutter.package_name }}.ops.monitor import (
+    bounded_labels,
+    drift_report,
+    reasons,
+    to_markdown,
+)
 from {{ cookiecutter.package_name }}.ops.performance import (
     performance,
     resampled_scores,
 )
 from {{ cookiecutter.package_name }}.ops.predict import predict_frame
+from {{ cookiecutter.package_name }}.ops.release import read_bundle
 from {{ cookiecutter.package_name }}.ops.retrain import (
     Batch,
     all_or_nothing,
@@ -51,6 +58,7 @@ from {{ cookiecutter.package_name }}.ops.retrain import (
     append_rows,
     branch_name,
     keep,
+    read_record,
     restore,
 )
 from {{ cookiecutter.package_name }}.ops.serve import Batcher, record_model
@@ -557,3 +565,48 @@ def test_a_batch_whose_labels_are_all_blank_is_not_measured(tabular, fitted):
     predicted = predict(model, model_inputs(rows, params.features))
     result = performance(blank, predicted, {SCORE: 0.9}, SCORE, THRESHOLDS, 0)
     assert result == {"metric": SCORE, "labelled_rows": 0, "status": "not measured"}
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--port", "99999"], "--port: a whole number from 1 to 65535, not '99999'"),
+        (["--max-records", "-5"], "--max-records: a whole number of at least 1, not '-5'"),
+        (["--max-records", "0"], "--max-records: a whole number of at least 1, not '0'"),
+        (["--max-body-bytes", "-1"], "--max-body-bytes: a whole number of at least 1"),
+        (["--max-concurrent", "many"], "--max-concurrent: a whole number of at least 1"),
+    ],
+)
+def test_serve_refuses_bad_numbers_before_loading_anything(arguments, message, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        serve.main(arguments)
+    assert stopped.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_a_labels_file_larger_than_its_batch_can_need_is_refused_unread(tmp_path):
+    batch, labels = tmp_path / "batch.csv", tmp_path / "labels.csv"
+    batch.write_text("id,x\n" + "1,2\n" * 1000)
+    labels.write_bytes(b"id,label\n" + b"1,a\n" * 600_000)  # 2.4 MB for 1,000 rows
+    size, limit = labels.stat().st_size, 2 * batch.stat().st_size + 2**20
+    with pytest.raises(DataError, match=rf"labels.csv: {size:,} bytes, over the {limit:,} that"):
+        bounded_labels(labels, batch)
+    labels.write_text("id,label\n1,a\n")
+    assert bounded_labels(labels, batch) == labels
+
+
+def test_damaged_state_files_are_named_with_the_fix(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data/added_batches.csv").write_text("batch,md5\nx.csv\n")
+    with pytest.raises(DataError, match=r"not the record add-batches writes .*git checkout"):
+        read_record()
+    (tmp_path / "history.csv").write_bytes(b"\x00\xff garbage")
+    with pytest.raises(DataError, match=r"history.csv: not a monitor history .*move it away"):
+        read_history(tmp_path / "history.csv")
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    for name in ("model.skops", "params.yaml"):
+        (bundle / name).write_text("")
+    (bundle / "release.json").write_text('{"version": ')
+    with pytest.raises(DataError, match=r"release.json: not valid JSON .*write the bundle again"):
+        read_bundle(bundle)
