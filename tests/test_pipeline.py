@@ -155,14 +155,34 @@ work = Path(sys.argv[1])
 work.mkdir()
 Path(sys.argv[2]).write_text(report_page(results_of(frame, params_for_tabular(), work)))
 """
+# The same label as a category level and a predicted class new to a monitored batch.
+HOSTILE_DRIFT_PAGE = f"""
+import sys
+from pathlib import Path
+sys.path.insert(0, "tests")
+from helpers import make_tabular
+from test_operations import THRESHOLDS
+from penguins_ml.drift import profile
+from penguins_ml.ops.drift_page import drift_page
+from penguins_ml.ops.monitor import drift_report
+label = {HOSTILE_LABEL!r}
+train = make_tabular(300)
+reference = {{"rows": 300, "prediction": profile(train.label, True, 10, 0), "features": {{
+    "x": profile(train.x, False, 10, 0), "colour": profile(train.colour, True, 10, 0)}}}}
+batch = make_tabular(300, seed=1).assign(colour=label)
+report = drift_report(batch, batch.label.replace("high", label), reference, THRESHOLDS)
+Path(sys.argv[1]).write_text(drift_page(Path("data/batches/" + label + ".csv"), report))
+"""
 
 
-def test_a_hostile_class_label_runs_nothing_in_the_report_opened_in_chromium(baked, tmp_path):
+def test_a_hostile_class_label_runs_nothing_in_the_pages_opened_in_chromium(baked, tmp_path):
     project = baked()
-    page = tmp_path / "hostile-report.html"
-    run([sys.executable, "-c", HOSTILE_PAGE, str(tmp_path / "work"), str(page)], cwd=project)
-    assert "document.title" in page.read_text()  # the label is there, as text
-    seen = open_offline(page, "hostile-labels-report")
-    assert seen.title != "RAN" and "RAN" not in seen.title, "a script from the data ran"
-    assert (seen.errors, seen.requests) == ([], []), "the page tried to load something"
-    assert len(seen.charts) >= 5 and all(w > 0 and h > 0 for w, h in seen.charts)
+    report, drift = tmp_path / "hostile-report.html", tmp_path / "hostile-drift.html"
+    run([sys.executable, "-c", HOSTILE_PAGE, str(tmp_path / "work"), str(report)], cwd=project)
+    run([sys.executable, "-c", HOSTILE_DRIFT_PAGE, str(drift)], cwd=project)
+    for page, charts in ((report, 5), (drift, 3)):
+        assert "document.title" in page.read_text()  # the label is there, as text
+        seen = open_offline(page, page.stem)
+        assert seen.title != "RAN", "a script from the data ran (it sets the title to RAN)"
+        assert (seen.errors, seen.requests) == ([], []), "the page tried to load something"
+        assert len(seen.charts) >= charts and all(w > 0 and h > 0 for w, h in seen.charts)

@@ -235,7 +235,7 @@ def restore(journal: Path) -> bool:
     for name, kept in json.loads(sealed.read_text()).items():
         if kept is None:
             Path(name).unlink(missing_ok=True)
-        else:
+        elif (journal / kept).exists():  # not yet put back by a restore that was killed
             os.replace(journal / kept, name)
     remove(journal)
     return True
