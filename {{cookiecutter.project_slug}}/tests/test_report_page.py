@@ -41,14 +41,21 @@ SECTIONS = [
 ERROR_CHARTS = {{ 3 if cookiecutter.task == 'classification' else 2 }}
 
 
-def results_of(frame: pd.DataFrame, params, folder: Path, **changes) -> Results:
-    """The report's inputs as the pipeline writes them, for a model fitted on ``frame``."""
+def evaluated(frame: pd.DataFrame, params, folder: Path) -> tuple[dict, dict, dict]:
+    """A model fitted on the first half of ``frame`` and saved in ``folder``, evaluated on
+    the rest: evaluate's results, the validation scores and the model's metadata."""
     train, test = frame.iloc[: len(frame) // 2], frame.iloc[len(frame) // 2 :]
     model, _, validation = fit_or_tune(train, params)
     found = evaluate(model, test.reset_index(drop=True), train[TABULAR_TARGET].to_numpy(), params)
     save_model(model, folder / "model.skops")
     frame.to_csv(folder / "raw.csv", index=False)
     metadata = model_metadata(folder / "model.skops", params.model, folder / "raw.csv", {})
+    return found, validation, metadata
+
+
+def results_of(frame: pd.DataFrame, params, folder: Path, **changes) -> Results:
+    """The report's inputs as the pipeline writes them, for a model fitted on ``frame``."""
+    found, validation, metadata = evaluated(frame, params, folder)
     fields = {
         "project": "Tabular <test>",
         "task": params.task,
@@ -190,17 +197,12 @@ def test_hostile_values_from_the_data_stay_inert_in_the_card_and_the_page(
     frame = frame.assign(label=frame.label.replace("high", HOSTILE))  # a class label too
 {%- endif %}
     params = params_with()
-    train, test = frame.iloc[: len(frame) // 2], frame.iloc[len(frame) // 2 :]
-    model, _, _ = fit_or_tune(train, params)
-    found = evaluate(model, test.reset_index(drop=True), train[TABULAR_TARGET].to_numpy(), params)
-    save_model(model, tmp_path / "model.skops")
-    frame.to_csv(tmp_path / "raw.csv", index=False)
-    metadata = model_metadata(tmp_path / "model.skops", params.model, tmp_path / "raw.csv", {})
+    found, _, metadata = evaluated(frame, params, tmp_path)
     metadata["test_metrics"] = found["metrics"]
     card = render_card(
         metadata,
         {"task": params.task, "target": TABULAR_TARGET, "rows_after_cleaning": len(frame),
-         "train_rows": len(train), "max_train_rows": None, "slices": found["slices"],
+         "train_rows": len(frame) // 2, "max_train_rows": None, "slices": found["slices"],
          "importance": found["importance"].to_dict("records"), "fairness_gap": 0.0,
          "primary_metric": params.review.primary_metric,
 {%- if cookiecutter.task == 'classification' %}
