@@ -201,6 +201,15 @@ def exclusive(lock: Path) -> Iterator[None]:
 LINK_FROM_BYTES = 1 << 20  # larger files are kept by a hard link, not a copy
 
 
+def linked(path: Path, link: Path) -> bool:
+    """Whether ``link`` could be made a hard link of ``path`` (not across file systems)."""
+    try:
+        os.link(path, link)
+    except OSError:
+        return False
+    return True
+
+
 def keep(files: list[Path], journal: Path) -> None:
     """Copy ``files`` into ``journal`` (a missing one noted as missing), then seal it.
 
@@ -214,11 +223,7 @@ def keep(files: list[Path], journal: Path) -> None:
     for number, path in enumerate(files):
         if path.exists():
             kept = journal / str(number)
-            try:
-                if path.stat().st_size < LINK_FROM_BYTES:
-                    raise OSError("small: copied")
-                os.link(path, kept)
-            except OSError:
+            if not (path.stat().st_size >= LINK_FROM_BYTES and linked(path, kept)):
                 shutil.copy2(path, kept)
             saved[str(path)] = kept.name
         else:
