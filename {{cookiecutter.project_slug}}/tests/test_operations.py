@@ -494,6 +494,15 @@ def test_state_files_change_together_or_not_at_all(tmp_path, monkeypatch):
     os.replace(tmp, raw)  # as append_rows renames its new version in
     assert restore(journal) and raw.read_bytes() == b"a\n1\n" and not journal.exists()
     assert not restore(journal)
+    # A large raw file is kept by a hard link (no copy of gigabytes); renamed over, it
+    # keeps the old bytes for the journal.
+    large = b"a\n" + b"1\n" * 600_000
+    raw.write_bytes(large)
+    keep([raw], journal)
+    assert (journal / "0").stat().st_ino == raw.stat().st_ino
+    tmp.write_bytes(b"a\nnew\n")
+    os.replace(tmp, raw)
+    assert restore(journal) and raw.read_bytes() == large
 
 
 def test_rows_already_appended_are_recognised_without_the_record(tmp_path):
