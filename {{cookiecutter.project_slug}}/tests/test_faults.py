@@ -302,6 +302,26 @@ def test_a_crafted_bundle_runs_nothing_in_predict_or_serve(reproduced, tmp_path)
     assert not marker.exists()
 
 
+def test_monitor_reports_a_batch_whose_labels_are_still_blank(reproduced, tmp_path):
+    """The target column is there, its cells empty: labels to come. The weekly
+    `--latest` run used to fail on such a batch with a ValueError."""
+    import pandas as pd
+
+    data = load_params(reproduced / "params.yaml").data
+    raw = pd.read_csv(reproduced / RAW, dtype=str, keep_default_na=False).head(120)
+    batch = tmp_path / "unlabelled.csv"
+    raw.assign(**{data.columns[data.target].source: ""}).to_csv(batch, index=False)
+    output = tmp_path / "report"
+    done = command(reproduced, "-m", PACKAGE, "monitor", "--input", str(batch), "--output",
+                   str(output))  # fmt: skip
+    assert "Traceback" not in done.stderr and done.returncode in (0, 1), done.stderr
+    report = json.loads((output / "drift.json").read_text())
+    metric = load_params(reproduced / "params.yaml").review.primary_metric
+    unmeasured = {"metric": metric, "labelled_rows": 0, "status": "not measured"}
+    assert report["performance"] == unmeasured
+    assert "no row of the batch is labelled yet" in (output / "drift.md").read_text()
+
+
 def test_add_batches_changes_raw_data_record_and_pointer_together(reproduced, tmp_path):
     """A failing `dvc add`, two runs at once, and a lost record: the raw file, the record
     and the .dvc pointer stay in step, and no batch's rows are appended twice."""

@@ -20,12 +20,13 @@ from helpers import (
     assert_markdown_holds,
     assert_self_contained,
     chart_sizes,
+    git,
     make_tabular,
     outside_code,
 )
 
 from {{ cookiecutter.package_name }}.core.config import Limit, Monitor, Params
-from {{ cookiecutter.package_name }}.core.errors import DataError
+from {{ cookiecutter.package_name }}.core.errors import DataError, PipelineError
 from {{ cookiecutter.package_name }}.data.schema import RawSchema
 from {{ cookiecutter.package_name }}.drift import compare, profile, psi
 from {{ cookiecutter.package_name }}.evaluation import (
@@ -50,7 +51,7 @@ from {{ cookiecutter.package_name }}.ops.performance import (
     resampled_scores,
 )
 from {{ cookiecutter.package_name }}.ops.predict import predict_frame
-from {{ cookiecutter.package_name }}.ops.release import read_bundle
+from {{ cookiecutter.package_name }}.ops.release import gto_show, read_bundle
 from {{ cookiecutter.package_name }}.ops.retrain import (
     Batch,
     all_or_nothing,
@@ -619,3 +620,12 @@ def test_damaged_state_files_are_named_with_the_fix(tmp_path, monkeypatch):
     (bundle / "release.json").write_text('{"version": ')
     with pytest.raises(DataError, match=r"release.json: not valid JSON .*write the bundle again"):
         read_bundle(bundle)
+
+
+def test_gto_failing_is_said_as_such_not_read_as_nothing_registered(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no git repository here: GTO cannot work
+    with pytest.raises(PipelineError, match=r"`gto show model#prod` failed: .*not a git repo"):
+        gto_show("model#prod", "--ref")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "commit", "-q", "--allow-empty", "-m", "empty")
+    assert gto_show("model#prod", "--ref") is None  # a repository with nothing registered
