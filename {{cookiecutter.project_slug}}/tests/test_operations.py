@@ -534,31 +534,17 @@ def test_retrain_branch_names_are_valid_ascii_and_differ_per_batch(tmp_path, mon
 
 
 def test_admission_refuses_a_request_beyond_the_limit_at_once():
-    release = asyncio.Event()
-    sent: list[dict] = []
+    async def scenario() -> list:
+        admission, seen = serve.Admission(limit=1), []
+        async with admission.place() as first, admission.place() as second:  # both at once
+            seen += [first, second, admission.busy()]
+        async with admission.place() as third:  # the first is done: there is room again
+            seen.append(third)
+        return seen
 
-    async def slow_app(scope, receive, send):
-        await release.wait()
-        await send({"type": "http.response.start", "status": 200, "headers": []})
-        await send({"type": "http.response.body", "body": b"{}"})
-
-    async def send(message):
-        sent.append(message)
-
-    async def scenario():
-        gate = serve.Admission(slow_app, limit=1)
-        scope = {"type": "http", "method": "POST", "headers": [], "path": "/predict"}
-        first = asyncio.create_task(gate(scope, None, send))
-        await asyncio.sleep(0)
-        await gate(scope, None, send)  # the second, while the first is in progress
-        release.set()
-        await first
-
-    asyncio.run(scenario())
-    statuses = [m["status"] for m in sent if m["type"] == "http.response.start"]
-    assert statuses == [503, 200]
-    busy = next(m for m in sent if m.get("status") == 503)
-    assert (b"retry-after", b"1") in busy["headers"]
+    first, second, busy, third = asyncio.run(scenario())
+    assert (first, second, third) == (True, False, True)
+    assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
 
 
 def test_a_boolean_is_not_a_number_in_a_request(params_with):

@@ -8,10 +8,12 @@ length), so a bad request gets 422 with an error per field, never a stack trace.
 records then go through the training code (parsing, tidying, derived features) and the
 model, in batches.
 
-Admission is bounded: at most ``--max-concurrent`` prediction requests are read and
-predicted at once; one more gets 503 with ``Retry-After`` at once, before its body is
-read, so a burst cannot queue without limit or hold memory after it. Predictions run in
-a worker thread, off the event loop, so the server's timers measure the client.
+Admission is bounded: at most ``--max-concurrent`` prediction requests are parsed and
+predicted at once; one more gets 503 with ``Retry-After`` as soon as its body is in,
+before it is parsed, so a burst cannot queue without limit or hold memory after it.
+Bodies in transit are bounded by guard.py (connections, read time) and ``BodyLimit``.
+Predictions run in a worker thread, off the event loop, so the server's timers measure
+the client.
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the endpoint's
@@ -258,25 +260,30 @@ class BodyLimit:
 
 
 class Admission:
-    """ASGI middleware: at most ``limit`` POST requests in progress; one more gets 503
-    with Retry-After at once, before its body is read."""
+    """At most ``limit`` requests parsed and predicted at once; one more gets 503 with
+    Retry-After at once. Counted from when a request's body has arrived, so a client
+    that sends its body slowly holds a connection (bounded by guard.py's timers) but
+    never a place here, and cannot keep others out."""
 
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app, self.limit, self.active = app, limit, 0
+    def __init__(self, limit: int) -> None:
+        self.limit, self.active = limit, 0
 
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST":
-            return await self.app(scope, receive, send)
+    def busy(self) -> JSONResponse:
+        return JSONResponse(
+            {"detail": f"busy: {self.limit} requests in progress; retry shortly"},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+    @contextlib.asynccontextmanager
+    async def place(self) -> Any:
+        """Yields True while a place is held, False (hold nothing) when all are taken."""
         if self.active >= self.limit:
-            busy = JSONResponse(
-                {"detail": f"busy: {self.limit} requests in progress; retry shortly"},
-                status_code=503,
-                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-            )
-            return await busy(scope, receive, send)
+            yield False
+            return
         self.active += 1
         try:
-            return await self.app(scope, receive, send)
+            yield True
         finally:
             self.active -= 1
 
@@ -320,20 +327,27 @@ class NoRepeatedKeys(APIRoute):
         handler = super().get_route_handler()
 
         async def checked(request: Request) -> Any:
+            if request.method != "POST":
+                return await handler(request)
             try:
                 body = await request.body()
             except ClientDisconnect:  # gone, timed out or stopping: guard.py logged why
                 return Response(status_code=400)
-            try:
-                parsed = json.loads(body or b"null", object_pairs_hook=no_repeats)
-            except RepeatedKey as key:
-                msg = f"{str(key)!r} is given more than once in one record"
-                return refusal([{"loc": ["body", str(key)], "msg": msg, "type": "repeated_key"}])
-            except ValueError:
-                pass  # not JSON: FastAPI's own parsing says so
-            else:
-                request._json = parsed  # starlette's cache: FastAPI does not parse it again
-            return await handler(request)
+            admission: Admission = request.app.state.admission
+            async with admission.place() as admitted:
+                if not admitted:
+                    return admission.busy()
+                try:
+                    parsed = json.loads(body or b"null", object_pairs_hook=no_repeats)
+                except RepeatedKey as key:
+                    msg = f"{str(key)!r} is given more than once in one record"
+                    where = ["body", str(key)]
+                    return refusal([{"loc": where, "msg": msg, "type": "repeated_key"}])
+                except ValueError:
+                    pass  # not JSON: FastAPI's own parsing says so
+                else:
+                    request._json = parsed  # starlette's cache: FastAPI does not parse again
+                return await handler(request)
 
         return checked
 
@@ -378,7 +392,7 @@ def create_app(
     )
     app.router.route_class = NoRepeatedKeys
     app.add_middleware(BodyLimit, limit=max_body_bytes)
-    app.add_middleware(Admission, limit=max_concurrent)  # added last: runs first
+    app.state.admission = Admission(max_concurrent)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
