@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from {{ cookiecutter.package_name }}.core.commands import git
-from {{ cookiecutter.package_name }}.core.errors import DataError, PipelineError, run_main
+from {{ cookiecutter.package_name }}.core.errors import (
+    DataError,
+    PipelineError,
+    run_main,
+)
 from {{ cookiecutter.package_name }}.core.files import (
     atomic_path,
     parquet_rows,
