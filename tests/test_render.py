@@ -38,7 +38,7 @@ PACKAGE_FILES = [
     "data/reading.py", "data/schema.py",
     "core/__init__.py", "core/cluster.py", "core/compose.py", "core/config.py",
     "core/errors.py", "core/files.py", "core/markdown.py", "core/model_file.py", "core/paths.py",
-    "core/trust.py",
+    "core/trust.py", "core/commands.py",
     "core/yaml_files.py",
     "stages/__init__.py", "stages/clean.py", "stages/evaluate.py", "stages/featurize.py",
     "stages/split.py", "stages/train.py",
