@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 from ..core import paths
+from ..core.commands import git
 from ..core.config import Limit, load_params
 from ..core.errors import PipelineError
 from ..core.files import read_parquet
@@ -31,7 +32,6 @@ from ..evaluation import metric, score
 from ..modeling import load_model, model_inputs
 from ..review import actions
 from ..review.gate import Verdict, check_limits
-from ..review.revisions import git
 from .release import (
     ARTIFACT,
     STAGE,

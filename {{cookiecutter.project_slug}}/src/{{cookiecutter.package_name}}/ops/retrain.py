@@ -37,6 +37,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..core.commands import git
 from ..core.config import Data, load_params
 from ..core.errors import DataError, PipelineError
 from ..core.files import atomic_path, file_md5, remove, write_csv
@@ -44,7 +45,7 @@ from ..core.markdown import code
 from ..data.reading import read_header
 from ..data.schema import RawSchema
 from ..review import actions
-from ..review.revisions import dvc, git
+from ..review.revisions import dvc
 from .batches import batch_files
 
 BATCHES = Path("data/batches")
