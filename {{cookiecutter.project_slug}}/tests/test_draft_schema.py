@@ -11,12 +11,12 @@ import yaml
 
 from {{ cookiecutter.package_name }}.core.config import load_params
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
-from {{ cookiecutter.package_name }}.data import derive_features
 from {{ cookiecutter.package_name }}.data.cleaning import clean_parsed
 from {{ cookiecutter.package_name }}.data.draft import infer_column
 from {{ cookiecutter.package_name }}.data.draft import main as draft_schema
 from {{ cookiecutter.package_name }}.data.schema import RawSchema
 from {{ cookiecutter.package_name }}.data.splitting import assign_splits, key_columns
+from {{ cookiecutter.package_name }}.features import derive_features
 
 LABELS = {{ '["yes", "no"]' if cookiecutter.task == 'classification' else '["1.5", "2.5"]' }}  # the target's values
 ROWS = [

@@ -9,13 +9,13 @@ from helpers import TABULAR_COLUMNS, TABULAR_TARGET, make_tabular, params_for_ta
 
 from {{ cookiecutter.package_name }}.core.config import Params
 from {{ cookiecutter.package_name }}.core.errors import ConfigError{{ ', DataError' if cookiecutter.task == 'classification' else '' }}
-from {{ cookiecutter.package_name }}.data import derive_features
 from {{ cookiecutter.package_name }}.data.splitting import (
     SPLITS,
     assign_splits,
     key_columns,
     split_frame,
 )
+from {{ cookiecutter.package_name }}.features import derive_features
 
 
 def test_derived_features_are_added_in_order():

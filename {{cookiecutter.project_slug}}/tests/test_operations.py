@@ -25,16 +25,15 @@ from helpers import (
     outside_code,
 )
 
+from {{ cookiecutter.package_name }}.core.actions import set_output
 from {{ cookiecutter.package_name }}.core.config import Limit, Monitor, Params
 from {{ cookiecutter.package_name }}.core.errors import DataError, PipelineError
+from {{ cookiecutter.package_name }}.core.estimators import model_inputs
+from {{ cookiecutter.package_name }}.data.drift import compare, profile, psi
 from {{ cookiecutter.package_name }}.data.schema import RawSchema
-from {{ cookiecutter.package_name }}.drift import compare, profile, psi
-from {{ cookiecutter.package_name }}.evaluation import (
-    METRICS,
-    predict,
-    score_predictions,
-)
-from {{ cookiecutter.package_name }}.modeling import model_inputs
+from {{ cookiecutter.package_name }}.evaluation.scoring import predict, score_predictions
+from {{ cookiecutter.package_name }}.evaluation.tuning import fit_or_tune
+from {{ cookiecutter.package_name }}.metrics import METRICS
 from {{ cookiecutter.package_name }}.ops import serve
 from {{ cookiecutter.package_name }}.ops.batches import batch_files
 from {{ cookiecutter.package_name }}.ops.champion import decide
@@ -63,9 +62,7 @@ from {{ cookiecutter.package_name }}.ops.retrain import (
     restore,
 )
 from {{ cookiecutter.package_name }}.ops.serve import Batcher, record_model
-from {{ cookiecutter.package_name }}.review.actions import set_output
 from {{ cookiecutter.package_name }}.stages.profile import reference_profile
-from {{ cookiecutter.package_name }}.tuning import fit_or_tune
 
 THRESHOLDS = Monitor(
     bins=10, psi_threshold=0.2, p_value=0.001, missing_rate_increase=0.1, min_rows=100

@@ -20,15 +20,13 @@ from helpers import (
     outside_code,
 )
 
+from {{ cookiecutter.package_name }}.core.estimators import save_model
 from {{ cookiecutter.package_name }}.core.markdown import code, text
-from {{ cookiecutter.package_name }}.evaluation import evaluate
+from {{ cookiecutter.package_name }}.evaluation.decision import decide
+from {{ cookiecutter.package_name }}.evaluation.scoring import evaluate
+from {{ cookiecutter.package_name }}.evaluation.tuning import fit_or_tune
 from {{ cookiecutter.package_name }}.model_card import model_metadata, render_card
-from {{ cookiecutter.package_name }}.model_card.report_page import (
-    Results,
-    report_page,
-)
-from {{ cookiecutter.package_name }}.modeling import save_model
-from {{ cookiecutter.package_name }}.tuning import fit_or_tune
+from {{ cookiecutter.package_name }}.model_card.report_page import Results, report_page
 
 SECTIONS = [
     "Metrics", "Where the model errs", "What the model relies on",
@@ -53,15 +51,18 @@ def evaluated(frame: pd.DataFrame, params, folder: Path) -> tuple[dict, dict, di
     return found, validation, metadata
 
 
-def results_of(frame: pd.DataFrame, params, folder: Path, **changes) -> Results:
-    """The report's inputs as the pipeline writes them, for a model fitted on ``frame``."""
+def results_of(
+    frame: pd.DataFrame, params, folder: Path, fairness_gap: float | None = None, **changes
+) -> Results:
+    """The report's inputs as the pipeline writes them, for a model fitted on ``frame``
+    (and evaluate's decision with ``fairness_gap``, when given, for the limit)."""
     found, validation, metadata = evaluated(frame, params, folder)
+    limit = params.evaluate.fairness_gap if fairness_gap is None else fairness_gap
     fields = {
         "project": "Tabular <test>",
         "task": params.task,
         "target": TABULAR_TARGET,
-        "primary_metric": params.review.primary_metric,
-        "fairness_gap": params.evaluate.fairness_gap,
+        "decision": decide(found, params.review.primary_metric, limit),
         "metrics": found["metrics"],
         "validation": validation,
         "slices": found["slices"],
@@ -203,12 +204,9 @@ def test_hostile_values_from_the_data_stay_inert_in_the_card_and_the_page(
         metadata,
         {"task": params.task, "target": TABULAR_TARGET, "rows_after_cleaning": len(frame),
          "train_rows": len(frame) // 2, "max_train_rows": None, "slices": found["slices"],
-         "importance": found["importance"].to_dict("records"), "fairness_gap": 0.0,
-         "primary_metric": params.review.primary_metric,
-{%- if cookiecutter.task == 'classification' %}
-         "classes": found["classes"],
-{%- endif %}
-         },
+         "importance": found["importance"].to_dict("records"),
+         "classes": found.get("classes", [])},
+        decide(found, params.review.primary_metric, 0.0),
     )  # fmt: skip
     assert HOSTILE.splitlines()[0] not in card  # the value never stands as written
     assert_markdown_holds(card)

@@ -13,8 +13,9 @@ from helpers import HOSTILE, LOSS, SCORE, assert_markdown_holds
 from {{ cookiecutter.package_name }}.core.config import Limit, parse
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, PipelineError
 from {{ cookiecutter.package_name }}.core.markdown import bar_chart
-from {{ cookiecutter.package_name }}.evaluation import BASELINE, METRICS
-from {{ cookiecutter.package_name }}.review.gate import check_limits
+from {{ cookiecutter.package_name }}.evaluation.decision import BASELINE, decide
+from {{ cookiecutter.package_name }}.evaluation.gate import check_limits
+from {{ cookiecutter.package_name }}.metrics import METRICS
 from {{ cookiecutter.package_name }}.review.pull_requests import (
     MARKER,
     MAX_BODY,
@@ -199,13 +200,19 @@ def test_chart_labels_are_quoted_safely_and_shortened():
     assert "y-axis -2 --> 1" in chart
 
 
+def write_decision(scores: dict, primary: str) -> None:
+    """reports/decision.json as evaluate writes it for these test scores."""
+    results = {"metrics": {**scores, "test_rows": 100}, "slices": {}}
+    Path("reports").mkdir(exist_ok=True)
+    Path("reports/decision.json").write_text(json.dumps(decide(results, primary, 0.1)))
+
+
 @pytest.mark.parametrize("binding", [True, False])
 def test_a_model_below_the_baseline_is_named_and_fails_the_gate_if_set(project_copy, binding):
     params = yaml.safe_load(Path("params.yaml").read_text())
     primary = params["review"]["primary_metric"]
     low, high = sorted([0.2, 0.4], reverse=not METRICS[primary].higher_is_better)
-    Path("reports").mkdir(exist_ok=True)
-    Path("reports/metrics.json").write_text(json.dumps({primary: low, "baseline": {primary: high}}))
+    write_decision({primary: low, "baseline": {primary: high}}, primary)
     params["review"]["beat_baseline"] = binding
     verdict = baseline_verdict(params)
     assert (verdict.passed, verdict.fails_the_gate) == (False, binding)
@@ -219,9 +226,7 @@ def test_the_baseline_check_uses_the_base_branchs_primary_metric(project_copy):
     params = yaml.safe_load(Path("params.yaml").read_text())
     params["review"]["primary_metric"] = LOSS  # the pull request's choice, which it wins on
     Path("params.yaml").write_text(yaml.safe_dump(params))
-    scores = {SCORE: 0.2, LOSS: 0.1, "baseline": {SCORE: 0.4, LOSS: 0.9}}
-    Path("reports").mkdir(exist_ok=True)
-    Path("reports/metrics.json").write_text(json.dumps(scores))
+    write_decision({SCORE: 0.2, LOSS: 0.1, "baseline": {SCORE: 0.4, LOSS: 0.9}}, LOSS)
     assert baseline_verdict(params).passed
     params["review"]["primary_metric"] = SCORE  # the base's choice, which it loses on
     verdict = baseline_verdict(params)

@@ -11,7 +11,6 @@ import pytest
 
 from {{ cookiecutter.package_name }}.core.config import Data, parse
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
-from {{ cookiecutter.package_name }}.data import recoded
 from {{ cookiecutter.package_name }}.data.blocks import (
     count_lines,
     csv_blocks,
@@ -25,6 +24,7 @@ from {{ cookiecutter.package_name }}.data.parquet import row_groups
 from {{ cookiecutter.package_name }}.data.reading import Unconvertible
 from {{ cookiecutter.package_name }}.data.schema import RawSchema
 from {{ cookiecutter.package_name }}.data.splitting import assign_splits
+from {{ cookiecutter.package_name }}.features import recoded
 
 COLUMNS = {
     "kind": {

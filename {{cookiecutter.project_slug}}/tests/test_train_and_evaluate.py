@@ -25,13 +25,13 @@ from {{ cookiecutter.package_name }} import modeling
 from {{ cookiecutter.package_name }}.core.compose import compose_params
 from {{ cookiecutter.package_name }}.core.config import Model, Tuning
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
-from {{ cookiecutter.package_name }}.evaluation import (
-    METRICS,
+from {{ cookiecutter.package_name }}.core.estimators import model_inputs, save_model
+from {{ cookiecutter.package_name }}.evaluation.decision import beats_baseline, decide
+from {{ cookiecutter.package_name }}.evaluation.scoring import (
 {%- if cookiecutter.task == 'classification' %}
     Predictions,
 {%- endif %}
     baseline_scores,
-    beats_baseline,
 {%- if cookiecutter.task == 'classification' %}
     class_rows,
 {%- endif %}
@@ -40,19 +40,14 @@ from {{ cookiecutter.package_name }}.evaluation import (
     score_predictions,
 {%- endif %}
 )
-from {{ cookiecutter.package_name }}.model_card import fairness
-from {{ cookiecutter.package_name }}.modeling import (
-    build_estimator,
-    build_pipeline,
-    load_model,
-    model_inputs,
-    save_model,
-)
-from {{ cookiecutter.package_name }}.tuning import (
+from {{ cookiecutter.package_name }}.evaluation.tuning import (
     fit_or_tune,
     search_distributions,
     training_rows,
 )
+from {{ cookiecutter.package_name }}.metrics import METRICS
+from {{ cookiecutter.package_name }}.model_card import fairness
+from {{ cookiecutter.package_name }}.modeling import build_estimator, build_pipeline, load_model
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 MODEL_CHOICES = sorted(path.stem for path in (CONF / "model").glob("*.yaml"))
@@ -325,7 +320,7 @@ def test_scores_from_label_codes_equal_scores_from_the_labels(tabular, tabular_p
     """Scoring encodes class labels as integers for speed; the figures must not move."""
     from sklearn import metrics
 
-    from {{ cookiecutter.package_name }}.evaluation import predict, score_predictions
+    from {{ cookiecutter.package_name }}.evaluation.scoring import predict, score_predictions
 
     model, _, _ = fit_or_tune(tabular.iloc[:60], tabular_params)
     test = tabular.iloc[60:]
@@ -407,14 +402,21 @@ def test_fairness_check_compares_unbounded_metrics_relative_to_the_whole():
 {%- else %}
     bounded, unbounded = "r2", "rmse"  # rmse is in the target's unit
 {%- endif %}
-    slices = {"site": {"largest_gap": {bounded: 0.05, unbounded: 30.0}}}
-    large_values = fairness(slices, 0.1, {bounded: 0.8, unbounded: 400.0})  # 30 of 400: 7.5 %
-    assert large_values.startswith("No metric differs")
-    small = fairness({"site": {"largest_gap": {unbounded: 0.12}}}, 0.1, {unbounded: 0.4})
+
+    def fairness_of(gaps: dict, overall: dict) -> str:
+        """The card's fairness text for slice gaps, as evaluate decides them."""
+        slices = {column: {"groups": {}, "largest_gap": gap} for column, gap in gaps.items()}
+        results = {"metrics": {**overall, "test_rows": 100}, "slices": slices}
+        return fairness(decide(results, SCORE, 0.1))
+
+    overall = {bounded: 0.8, unbounded: 400.0}
+    large_values = fairness_of({"site": {bounded: 0.05, unbounded: 30.0}}, overall)
+    assert large_values.startswith("No metric differs")  # 30 of 400: 7.5 %
+    small = fairness_of({"site": {unbounded: 0.12}}, {unbounded: 0.4})
     assert f"`site`: {unbounded} differs by 30% of its test value" in small
-    gap = fairness({"site": {"largest_gap": {bounded: 0.15}}}, 0.1, {bounded: 0.8})
+    gap = fairness_of({"site": {bounded: 0.15}}, {bounded: 0.8})
     assert f"`site`: {bounded} differs by 0.15 between groups" in gap
-    assert fairness({}, 0.1, {bounded: 0.8}).startswith("No slice is set")
+    assert fairness_of({}, {bounded: 0.8}).startswith("No slice is set")
 
 
 def test_a_row_budget_fits_on_a_seeded_sample_in_split_order(params_with):

@@ -18,7 +18,7 @@ import pandas as pd
 from ..core.config import Compute, Data
 from ..core.errors import DataError
 from ..core.files import atomic_path
-from . import tidy
+from ..features import tidy
 from .blocks import Block, numbered_blocks
 from .parquet import RowGroup, is_parquet, row_groups
 from .schema import RawSchema

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..core.config import Column, Data
 from ..core.errors import ConfigError, DataError, shorten
-from . import as_categorical, map_categories, normalized
+from ..features import as_categorical, map_categories, normalized
 from .blocks import Block
 from .reading import Unconvertible, read_csv_table, read_header, require_columns
 

@@ -17,7 +17,6 @@ from ..core.commands import git
 from ..core.config import Model
 from ..core.files import file_md5
 from ..core.markdown import code, number, table
-from ..evaluation import BASELINE, METRICS, beats_baseline
 
 TEMPLATE = Path(__file__).with_name("template.md")
 LIBRARIES = ["scikit-learn", "pandas", "numpy", "skops", "dvc", "hydra-core"]
@@ -66,90 +65,66 @@ def model_metadata(model_path: Path, model: Model, raw_path: Path, metrics: dict
     }
 
 
-UNBOUNDED = sorted(name for name, metric in METRICS.items() if metric.unbounded)
+def gap_shown(gap: dict[str, Any]) -> str:
+    return number(gap["gap"]) if gap["share"] is None else f"{gap['share']:.0%} of its test value"
 
 
-def flagged_gaps(
-    slices: dict[str, Any], largest_gap: float, overall: dict[str, float]
-) -> list[tuple[str, str, str]]:
-    """(slice column, metric, the gap as shown) for every gap above ``largest_gap``.
-
-    Bounded scores (accuracy, F1, AUC, R²) compare the absolute gap; metrics in the
-    target's unit, or unbounded, compare the gap as a fraction of the test-split value.
-    """
-    found = []
-    for column, result in slices.items():
-        for metric, gap in result["largest_gap"].items():
-            relative = metric in UNBOUNDED and overall.get(metric)
-            size = gap / abs(overall[metric]) if relative else gap
-            if size > largest_gap:
-                found.append(
-                    (column, metric, f"{size:.0%} of its test value" if relative else number(gap))
-                )
-    return found
-
-
-def fairness(slices: dict[str, Any], largest_gap: float, overall: dict[str, float]) -> str:
-    """The slice metrics whose groups differ by more than ``largest_gap``, or that none do."""
-    if not slices:
+def fairness(decision: dict[str, Any]) -> str:
+    """The slice metrics whose groups differ by more than the limit, or that none do."""
+    if not decision["slices_compared"]:
         return (
             "No slice is set (`evaluate.slice_columns` in conf/evaluate/), so no group of "
             "rows was compared with another."
         )
-    findings = [
-        f"- {code(column)}: {metric} differs by {shown} between groups"
-        for column, metric, shown in flagged_gaps(slices, largest_gap, overall)
-    ]
-    units = ", ".join(UNBOUNDED)
-    rule = f"{largest_gap} ({largest_gap:.0%} of the test value for {units})"
-    if not findings:
+    limit, shares = decision["fairness_gap"], ", ".join(decision["gaps_as_share"])
+    rule = f"{limit} ({limit:.0%} of the test value for {shares})"
+    if not decision["flagged_gaps"]:
         return f"No metric differs by more than {rule} between the groups of any slice."
+    findings = [
+        f"- {code(gap['column'])}: {gap['metric']} differs by {gap_shown(gap)} between groups"
+        for gap in decision["flagged_gaps"]
+    ]
     return "\n".join([f"Gaps between slice groups above {rule}:", "", *findings])
 
 
-SMALL_GROUP = 30  # slice groups with fewer test rows than this give unstable metrics
-FEW_TEST_ROWS = 5  # a class with fewer test rows than this is named: its scores are noise
-
-
-def against_baseline(metrics: dict[str, Any], primary: str) -> str:
+def against_baseline(decision: dict[str, Any]) -> str:
     """Whether the model beats the baseline on the primary metric, said plainly."""
-    beats = beats_baseline(metrics, primary)
-    if beats is None:
-        return f"The {BASELINE} was not measured on {primary}."
-    model, baseline = number(metrics[primary]), number(metrics["baseline"][primary])
-    if beats:
-        return f"The model beats the {BASELINE} on {primary} ({model} against {baseline})."
+    primary, baseline = decision["primary_metric"], decision["baseline"]
+    compared = decision["against_baseline"].get(primary)
+    if compared is None:
+        return f"The {baseline} was not measured on {primary}."
+    model, base = number(compared["model"]), number(compared["baseline"])
+    if compared["beats"]:
+        return f"The model beats the {baseline} on {primary} ({model} against {base})."
     return (
-        f"**The model does not beat the {BASELINE}** on {primary} ({model} against "
-        f"{baseline}): predicting without looking at the inputs does as well. Do not use it."
+        f"**The model does not beat the {baseline}** on {primary} ({model} against "
+        f"{base}): predicting without looking at the inputs does as well. Do not use it."
     )
 
 
-def limitations(test_rows: int, classes: list[dict], slices: dict[str, Any]) -> str:
-    """What this evaluation cannot tell, from its own numbers."""
-    found = []
-    if test_rows < 1000:
+def limitations(decision: dict[str, Any]) -> str:
+    """What this evaluation cannot tell, as the decision records it."""
+    found, known, rows = [], decision["limitations"], decision["test_rows"]
+    if known["small_test_split"]:
         found.append(
-            f"- {test_rows} test rows: one row is {1 / max(test_rows, 1):.1%} of them, so "
+            f"- {rows} test rows: one row is {1 / max(rows, 1):.1%} of them, so "
             "small differences between models are noise."
         )
-    few = [c for c in classes if c["rows"] < FEW_TEST_ROWS]
-    if few:
-        named = ", ".join(f"{code(c['class'])} ({c['rows']})" for c in few)
+    few = known["classes_with_few_test_rows"]
+    if few["classes"]:
+        named = ", ".join(f"{code(c['class'])} ({c['rows']})" for c in few["classes"])
         found.append(
-            f"- Classes with fewer than {FEW_TEST_ROWS} test rows: {named}. Their precision "
+            f"- Classes with fewer than {few['under']} test rows: {named}. Their precision "
             "and recall, and every macro average, rest on those rows alone."
         )
-    small = [
-        f"{code(column)}={code(group)} ({scores['rows']})"
-        for column, result in slices.items()
-        for group, scores in result["groups"].items()
-        if scores["rows"] < SMALL_GROUP
-    ]
-    if small:
+    small = known["small_slice_groups"]
+    if small["groups"]:
+        named = ", ".join(
+            f"{code(g['column'])}={code(g['group'])} ({g['rows']})" for g in small["groups"]
+        )
         found.append(
-            f"- Slice groups under {SMALL_GROUP} test rows give unstable metrics: "
-            f"{', '.join(small)}; a gap there may be noise."
+            f"- Slice groups under {small['under']} test rows give unstable metrics: "
+            f"{named}; a gap there may be noise."
         )
     found.append(
         "- Permutation importance measures this model's reliance on a feature, not a "
@@ -172,8 +147,8 @@ def fitted_on(train_rows: int, budget: int | None) -> str:
     return f"the model was fitted on a seeded sample of {budget} (`compute.max_train_rows`)"
 
 
-def render_card(metadata: dict, card: dict[str, Any]) -> str:
-    """The model card: ``metadata`` and evaluate's results filled into the template."""
+def render_card(metadata: dict, card: dict[str, Any], decision: dict[str, Any]) -> str:
+    """The model card: ``metadata``, evaluate's results and its decision, worded."""
     model, data, commit = metadata["model"], metadata["training_data"], metadata["git"]
     metrics = metadata["test_metrics"]
     trained_from = commit["commit"] or "not a git repository"
@@ -193,7 +168,7 @@ def render_card(metadata: dict, card: dict[str, Any]) -> str:
     metric_rows = [
         [name, number(value), number(baseline.get(name))]
         for name, value in metrics.items()
-        if name in METRICS
+        if name in decision["higher_is_better"]
     ]
     class_rows = [[code(c["class"]), c["rows"], number(c["precision"]), number(c["recall"])]
                   for c in card.get("classes", [])]  # fmt: skip
@@ -217,11 +192,11 @@ def render_card(metadata: dict, card: dict[str, Any]) -> str:
         train_rows=card["train_rows"],
         fitted_on=fitted_on(card["train_rows"], card["max_train_rows"]),
         test_rows=metrics.get("test_rows", "?"),
-        metrics=table(["metric", "model", BASELINE], metric_rows),
-        verdict=against_baseline(metrics, card["primary_metric"]),
+        metrics=table(["metric", "model", decision["baseline"]], metric_rows),
+        verdict=against_baseline(decision),
         classes=per_class(class_rows),
-        limitations=limitations(metrics["test_rows"], card.get("classes", []), card["slices"]),
+        limitations=limitations(decision),
         slices=table(["column", "group", "rows", "metrics"], slice_rows),
         importance=table(["feature", "mean drop in score", "std"], importance_rows),
-        fairness=fairness(card["slices"], card["fairness_gap"], metrics),
+        fairness=fairness(decision),
     )

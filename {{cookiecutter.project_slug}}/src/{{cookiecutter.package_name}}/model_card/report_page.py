@@ -21,8 +21,7 @@ from ..core import paths
 from ..core.charts import horizontal_bars, html_table, page, paragraph, section, {{ 'shortened, ' if cookiecutter.task == 'classification' else '' }}svg
 from ..core.config import Params
 from ..core.files import read_json
-from ..evaluation import BASELINE, METRICS, beats_baseline
-from . import against_baseline, flagged_gaps
+from . import against_baseline
 
 MAX_LINES = 10  # lines drawn in one chart: {{ 'a curve per class; ' if cookiecutter.task == 'classification' else '' }}a PSI history per input
 {%- if cookiecutter.task == 'classification' %}
@@ -43,8 +42,7 @@ class Results:
     project: str
     task: str
     target: str
-    primary_metric: str
-    fairness_gap: float
+    decision: dict[str, Any]  # evaluate's, from reports/decision.json
     metrics: dict[str, Any]  # test
     validation: dict[str, Any]
     slices: dict[str, Any]
@@ -82,8 +80,7 @@ def read_results(params: Params) -> Results:
         project="{{ cookiecutter.project_name }}",
         task=params.task,
         target=params.data.target,
-        primary_metric=params.review.primary_metric,
-        fairness_gap=params.evaluate.fairness_gap,
+        decision=read_json(paths.DECISION),
         metrics=read_json(paths.METRICS),
         validation=read_json(paths.VALIDATION_METRICS),
         slices=read_json(paths.SLICE_METRICS),
@@ -106,18 +103,18 @@ def plain(markdown: str) -> str:
 
 def summary(results: Results) -> list[str]:
     model = results.metadata["model"]
-    gaps = flagged_gaps(results.slices, results.fairness_gap, results.metrics)
-    verdict = plain(against_baseline(results.metrics, results.primary_metric))
-    good = beats_baseline(results.metrics, results.primary_metric) is not False and not gaps
+    decision = results.decision
+    verdict = plain(against_baseline(decision))
     by_column: dict[str, list[str]] = {}
-    for column, metric, _ in gaps:
-        by_column.setdefault(column, []).append(metric)
+    for gap in decision["flagged_gaps"]:
+        by_column.setdefault(gap["column"], []).append(gap["metric"])
+    limit = decision["fairness_gap"]
     fairness = (
-        f"Groups differ by more than evaluate.fairness_gap ({results.fairness_gap}) in "
+        f"Groups differ by more than evaluate.fairness_gap ({limit}) in "
         + "; ".join(f"{column} ({', '.join(names)})" for column, names in by_column.items())
         + ": see Metrics per slice."
-        if gaps
-        else f"No slice gap above evaluate.fairness_gap ({results.fairness_gap})."
+        if by_column
+        else f"No slice gap above evaluate.fairness_gap ({limit})."
     )
     return [
         f"<h1>{html.escape(results.project)}: model report</h1>",
@@ -126,24 +123,26 @@ def summary(results: Results) -> list[str]:
             f"({results.task}) from {results.metadata['training_data']['file']}, "
             f"tested on {results.metrics['test_rows']} held-out rows."
         ),
-        paragraph(f"{verdict} {fairness}", "verdict " + ("ok" if good else "flagged")),
+        paragraph(
+            f"{verdict} {fairness}", "verdict " + ("ok" if decision["fit_to_use"] else "flagged")
+        ),
     ]
 
 
 def metrics_section(results: Results) -> str:
-    baseline = results.metrics.get("baseline", {})
+    baseline, decision = results.metrics.get("baseline", {}), results.decision
     rows = [
         [
-            name + (" (primary)" if name == results.primary_metric else ""),
+            name + (" (primary)" if name == decision["primary_metric"] else ""),
             results.validation.get(name),
             results.metrics.get(name),
             baseline.get(name),
-            "higher" if METRICS[name].higher_is_better else "lower",
+            "higher" if higher else "lower",
         ]
-        for name in METRICS
+        for name, higher in decision["higher_is_better"].items()
         if name in results.metrics or name in results.validation
     ]
-    header = ["metric", "validation", "test", BASELINE, "better"]
+    header = ["metric", "validation", "test", decision["baseline"], "better"]
     rows.append(["rows", results.validation.get("train_rows"), results.metrics["test_rows"]])
     note = (
         "Validation: rows held out of fitting, scored after it (and tuning, when on). "
@@ -277,11 +276,9 @@ def importance_section(results: Results) -> str:
 def slice_part(column: str, result: dict[str, Any], results: Results) -> str:
     groups = sorted(result["groups"].items(), key=lambda item: -item[1]["rows"])
     shown = groups[:MAX_GROUPS]
-    names = [m for m in METRICS if all(m in scores for _, scores in shown)]
-    flagged_metrics = {
-        metric
-        for _, metric, _ in flagged_gaps({column: result}, results.fairness_gap, results.metrics)
-    }
+    decision = results.decision
+    names = [m for m in decision["higher_is_better"] if all(m in s for _, s in shown)]
+    flagged_metrics = {g["metric"] for g in decision["flagged_gaps"] if g["column"] == column}
     rows = [[group, scores["rows"], *(scores[m] for m in names)] for group, scores in shown]
     flagged = set()
     for offset, metric in enumerate(names):
@@ -291,7 +288,8 @@ def slice_part(column: str, result: dict[str, Any], results: Results) -> str:
                 (values.index(min(values)), 2 + offset),
                 (values.index(max(values)), 2 + offset),
             }
-    metric = results.primary_metric if results.primary_metric in names else (names or [None])[0]
+    primary = decision["primary_metric"]
+    metric = primary if primary in names else (names or [None])[0]
     parts = [html_table([column, "test rows", *names], rows, flagged)]
     if metric is not None:
         frame = pd.DataFrame(

@@ -23,15 +23,15 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from ..core import paths
+from ..core import actions, paths
 from ..core.commands import git
 from ..core.config import Limit, load_params
 from ..core.errors import PipelineError
-from ..core.files import read_parquet
-from ..evaluation import metric, score
-from ..modeling import load_model, model_inputs
-from ..review import actions
-from ..review.gate import Verdict, check_limits
+from ..core.estimators import model_inputs
+from ..core.files import read_json, read_parquet
+from ..evaluation.gate import Verdict, check_limits
+from ..evaluation.scoring import metric, score
+from ..modeling import load_model
 from .release import (
     ARTIFACT,
     STAGE,
@@ -56,11 +56,15 @@ def decide(
     challenger: dict[str, float],
     primary: str,
     limits: dict[str, Limit],
+    beats_baseline: bool | None = None,
 ) -> tuple[bool, str, list[Verdict]]:
-    """Whether the challenger wins, why, and the gate's verdicts against the champion."""
+    """Whether the challenger wins, why, and the gate's verdicts against the champion.
+    ``beats_baseline``: evaluate's decision on the challenger (False: it does not)."""
     higher_is_better = metric(primary, "review.primary_metric").higher_is_better
     if primary not in challenger:
         raise PipelineError(f"params.yaml: review.primary_metric {primary!r} is not a test metric")
+    if beats_baseline is False:
+        return False, f"it does not beat the baseline on {primary} ({paths.DECISION})", []
     if champion is None:
         return True, f"no model is in the {STAGE} stage yet", []
     verdicts = check_limits(champion, challenger, limits, "params.yaml")
@@ -122,8 +126,9 @@ def main(argv: list[str] | None = None) -> None:
         with tempfile.TemporaryDirectory() as folder:
             model = load_model(fetch_model_file(prod, Path(folder)), prod.params, prod.source)
             champion = score(model, inputs, test[target])
+    beats = read_json(paths.DECISION)["beats_baseline"] if params.review.beat_baseline else None
     wins, reason, _ = decide(
-        champion, challenger, params.review.primary_metric, params.review.limits
+        champion, challenger, params.review.primary_metric, params.review.limits, beats
     )
     held = f"{prod.version}, {prod.tag}" if prod else "none"
     report(

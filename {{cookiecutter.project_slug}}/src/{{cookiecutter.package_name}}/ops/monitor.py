@@ -21,18 +21,18 @@ from typing import Any
 
 import pandas as pd
 
-from ..core import paths
+from ..core import actions, paths
 from ..core.config import Data, Monitor, load_params
 from ..core.errors import DataError, PipelineError
+from ..core.estimators import model_version
 from ..core.files import read_json, write_json, write_text
 from ..core.markdown import MISSING, code, table, text
-from ..data import tidy
+from ..data.drift import compare
 from ..data.reading import read_header, require_columns
 from ..data.schema import RawSchema
-from ..drift import compare
-from ..evaluation import Predictions
-from ..modeling import load_model, model_version
-from ..review import actions
+from ..evaluation.scoring import Predictions
+from ..features import tidy
+from ..modeling import load_model
 from .batches import batch_files, regular_file
 from .drift_page import drift_page
 from .history import history_row, record

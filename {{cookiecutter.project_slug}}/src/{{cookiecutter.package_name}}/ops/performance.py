@@ -20,9 +20,9 @@ import pandas as pd
 from ..core.config import Monitor
 from ..core.markdown import code
 {%- if cookiecutter.task == 'classification' %}
-from ..evaluation import Predictions, label_codes, metric, score_predictions
+from ..evaluation.scoring import Predictions, label_codes, metric, score_predictions
 {%- else %}
-from ..evaluation import Predictions, metric, score_predictions
+from ..evaluation.scoring import Predictions, metric, score_predictions
 {%- endif %}
 
 

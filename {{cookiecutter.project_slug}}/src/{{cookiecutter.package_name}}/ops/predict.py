@@ -18,15 +18,16 @@ import pandas as pd
 from ..core import paths
 from ..core.config import Params, load_params
 from ..core.errors import PipelineError
+from ..core.estimators import model_inputs, model_version, predict_outputs
 from ..core.files import write_parquet
 {%- if cookiecutter.task == 'classification' %}
 from ..core.paths import file_stem
 {%- endif %}
-from ..data import featurized
 from ..data.blocks import Block, numbered_blocks
 from ..data.reading import read_header
 from ..data.schema import RawSchema, line_of
-from ..modeling import load_model, model_inputs, model_version, predict_outputs
+from ..features import featurized
+from ..modeling import load_model
 from .batches import regular_file
 from .release import add_release_options, fetch_model_file, find_release
 

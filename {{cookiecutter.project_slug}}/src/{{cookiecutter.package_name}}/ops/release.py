@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core import paths
-from ..core.commands import run, started
+from ..core.commands import dvc, read_at, run, started, yaml_at
 from ..core.config import Params, parse
 from ..core.errors import PipelineError
 from ..core.files import atomic_path, read_json
 from ..core.yaml_files import read_yaml
-from ..review.revisions import dvc, read_at, yaml_at
 
 ARTIFACT = "model"  # the name under `artifacts:` in dvc.yaml
 STAGE = "prod"

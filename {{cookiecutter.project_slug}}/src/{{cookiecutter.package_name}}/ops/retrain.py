@@ -37,15 +37,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core.commands import git
+from ..core import actions
+from ..core.commands import dvc, git
 from ..core.config import Data, load_params
 from ..core.errors import DataError, PipelineError
 from ..core.files import atomic_path, file_md5, remove, write_csv
 from ..core.markdown import code
 from ..data.reading import read_header
 from ..data.schema import RawSchema
-from ..review import actions
-from ..review.revisions import dvc
 from .batches import batch_files
 
 BATCHES = Path("data/batches")

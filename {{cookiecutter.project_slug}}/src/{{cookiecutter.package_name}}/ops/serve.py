@@ -44,10 +44,11 @@ from starlette.requests import ClientDisconnect
 from ..core import paths
 from ..core.config import Column, Data, Params, load_params
 from ..core.errors import DataError, PipelineError, shorten
+from ..core.estimators import model_version
 from ..core.files import read_json
-from ..data import normalized
 from ..data.schema import RawSchema
-from ..modeling import load_model, model_version
+from ..features import normalized
+from ..modeling import load_model
 from .predict import predict_rows
 from .release import Release, add_release_options, fetch_model_file, find_release
 

@@ -24,16 +24,16 @@ from typing import Any
 
 import pandas as pd
 
-from ..core import paths
+from ..core import actions, paths
+from ..core.commands import dvc, git, read_at, yaml_at
 from ..core.config import Limit, differing_keys, flatten, load_params, parse
 from ..core.errors import PipelineError
+from ..core.files import read_json
 from ..core.markdown import MISSING, bar_chart, code, number, table
 from ..core.yaml_files import read_yaml
-from ..evaluation import BASELINE, METRICS, beats_baseline
-from . import actions
-from .gate import Verdict, check_limits
+from ..evaluation.gate import Verdict, check_limits
+from ..metrics import METRICS
 from .pull_requests import MARKER
-from .revisions import dvc, git, read_at, yaml_at
 
 RESULT_FILES = [str(paths.METRICS), str(paths.VALIDATION_METRICS), str(paths.TUNING)]
 IMPORTANCE = paths.PLOTS / "importance.csv"
@@ -224,22 +224,23 @@ def limits_for(base: str, base_params: Any) -> tuple[dict[str, Limit], str]:
 
 
 def baseline_verdict(base_params: Any) -> Verdict | None:
-    """Whether the model beats the {{ 'majority class' if cookiecutter.task == 'classification' else 'training mean' }} on the primary metric, as a verdict of
-    the gate when ``review.beat_baseline`` is on. The base branch's ``beat_baseline`` and
-    ``primary_metric`` apply, when it has them, so a pull request cannot switch the check
-    off, or move it to a metric it wins on, for itself."""
+    """Whether the model beats the {{ 'majority class' if cookiecutter.task == 'classification' else 'training mean' }} on the primary metric, as evaluate decided
+    (reports/decision.json), as a verdict of the gate when ``review.beat_baseline`` is on.
+    The base branch's ``beat_baseline`` and ``primary_metric`` apply, when it has them, so
+    a pull request cannot switch the check off, or move it to a metric it wins on, for
+    itself."""
     review = load_params().review
     base_review = (base_params or {}).get("review") or {}
     gate = base_review.get("beat_baseline", review.beat_baseline)
     metric = base_review.get("primary_metric", review.primary_metric)
-    metrics = read_yaml(paths.METRICS)
-    beats = beats_baseline(metrics, metric)
-    if beats is None:
+    decision = read_json(paths.DECISION)
+    compared = decision["against_baseline"].get(metric)
+    if compared is None:
         return None
-    baseline, model = metrics["baseline"][metric], metrics[metric]
-    rule = f"must beat the {BASELINE}" + ("" if gate else " (reported only: beat_baseline off)")
+    baseline = decision["baseline"]
+    rule = f"must beat the {baseline}" + ("" if gate else " (reported only: beat_baseline off)")
     name = f"{metric} (base: the baseline)"
-    return Verdict(name, baseline, model, rule, beats, gate)
+    return Verdict(name, compared["baseline"], compared["model"], rule, compared["beats"], gate)
 
 
 def compare(base: str, output: Path) -> tuple[str, list[Verdict]]:

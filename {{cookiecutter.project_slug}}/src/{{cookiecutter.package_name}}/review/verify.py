@@ -21,11 +21,11 @@ from typing import Any
 
 import yaml
 
+from ..core import actions
+from ..core.commands import read_at, yaml_at
 from ..core.config import flatten, load_params
 from ..core.errors import PipelineError
 from ..core.paths import PARAMS
-from . import actions
-from .revisions import read_at, yaml_at
 
 LOCK = "dvc.lock"
 FIX = (

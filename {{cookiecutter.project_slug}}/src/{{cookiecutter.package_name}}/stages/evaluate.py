@@ -1,9 +1,9 @@
 """Stage 5, evaluate: score the saved model on the held-out test split.
 
 Writes the test metrics (a DVC metrics file), the tables behind the plots dvc.yaml
-declares, metrics per slice of ``evaluate.slice_columns`` as a first fairness check
-(a large gap between groups is worth a look before the model is used), and the
-model's metadata and card (model_card.py).
+declares, metrics per slice of ``evaluate.slice_columns`` as a first fairness check,
+the decision drawn from them (evaluation/decision.py: does it beat the baseline, which
+gaps are too large), and the model's metadata and card (model_card/).
 """
 
 from __future__ import annotations
@@ -14,15 +14,17 @@ from ..core import paths
 from ..core.config import Params, load_params
 from ..core.errors import run_main
 from ..core.files import parquet_rows, read_json, read_parquet, write_csv, write_json, write_text
-from ..evaluation import evaluate
+from ..evaluation.decision import decide
+from ..evaluation.scoring import evaluate
 from ..model_card import model_metadata, render_card
 from ..modeling import load_model
 
 
-def write_results(results: dict[str, Any], params: Params) -> None:
-    """Metrics, slices, plot tables, and the model's metadata and card."""
+def write_results(results: dict[str, Any], decision: dict[str, Any], params: Params) -> None:
+    """Metrics, slices, the decision, plot tables, and the model's metadata and card."""
     write_json(results["metrics"], paths.METRICS)
     write_json(results["slices"], paths.SLICE_METRICS)
+    write_json(decision, paths.DECISION)
     write_csv(results["importance"], paths.PLOTS / "importance.csv")
     for name, table in results["plots"].items():
         write_csv(table, paths.PLOTS / name)
@@ -37,12 +39,9 @@ def write_results(results: dict[str, Any], params: Params) -> None:
             "max_train_rows": params.compute.max_train_rows,
             "slices": results["slices"],
             "importance": results["importance"].to_dict("records"),
-            "fairness_gap": params.evaluate.fairness_gap,
-            "primary_metric": params.review.primary_metric,
-{%- if cookiecutter.task == 'classification' %}
-            "classes": results["classes"],
-{%- endif %}
+            "classes": results.get("classes", []),
         },
+        decision,
     )
     write_json(metadata, paths.METADATA)
     write_text(card, paths.MODEL_CARD)
@@ -53,7 +52,8 @@ def main() -> None:
     model, test = load_model(paths.MODEL, params), read_parquet(paths.TEST)
     y_train = read_parquet(paths.TRAIN, [params.data.target])[params.data.target].to_numpy()
     results = evaluate(model, test, y_train, params)
-    write_results(results, params)
+    decision = decide(results, params.review.primary_metric, params.evaluate.fairness_gap)
+    write_results(results, decision, params)
     print(f"evaluate: test {results['metrics']} -> {paths.METRICS}")
 
 

@@ -16,7 +16,7 @@ from ..core import paths
 from ..core.config import load_params
 from ..core.errors import run_main
 from ..core.files import read_parquet, require_input, write_parquet
-from ..data import derive_features
+from ..features import derive_features
 
 
 def featurize_part(part: Path, outputs: list[Path], derived: dict[str, str]) -> int:

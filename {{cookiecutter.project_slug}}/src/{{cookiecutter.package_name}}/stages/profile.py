@@ -14,9 +14,10 @@ import pandas as pd
 from ..core import paths
 from ..core.config import load_params
 from ..core.errors import run_main
+from ..core.estimators import model_inputs, model_version
 from ..core.files import read_parquet, write_json
-from ..drift import profile
-from ..modeling import load_model, model_inputs, model_version
+from ..data.drift import profile
+from ..modeling import load_model
 
 
 def reference_profile(

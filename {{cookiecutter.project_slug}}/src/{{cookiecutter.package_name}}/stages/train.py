@@ -13,10 +13,10 @@ from typing import Any
 from ..core import paths
 from ..core.config import load_params
 from ..core.errors import run_main
+from ..core.estimators import model_inputs, save_model
 from ..core.files import read_parquet, write_csv, write_json
-from ..evaluation import score
-from ..modeling import model_inputs, save_model
-from ..tuning import fit_or_tune, training_rows
+from ..evaluation.scoring import score
+from ..evaluation.tuning import fit_or_tune, training_rows
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..core.config import Limit
 from ..core.errors import ConfigError
-from ..evaluation import metric
+from .scoring import metric
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,13 @@ from scipy import stats
 from sklearn.model_selection import {{ 'RandomizedSearchCV, StratifiedKFold' if cookiecutter.task == 'classification' else 'KFold, RandomizedSearchCV' }}, train_test_split
 from sklearn.pipeline import Pipeline
 
-from .core import paths
-from .core.config import Params, Tuning
-from .core.errors import ConfigError
-from .data.splitting import check_learnable
-from .evaluation import DIGITS, metric
-from .modeling import build_estimator, build_pipeline, check_columns, model_inputs{{ ', target_values' if cookiecutter.task == 'classification' else '' }}
+from ..core import paths
+from ..core.config import Params, Tuning
+from ..core.errors import ConfigError
+from ..core.estimators import check_columns, model_inputs{{ ', target_values' if cookiecutter.task == 'classification' else '' }}
+from ..data.splitting import check_learnable
+from ..modeling import build_estimator, build_pipeline
+from .scoring import DIGITS, metric
 
 ESTIMATOR_STEP = "estimator"
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .core.markdown import MISSING
+from ..core.markdown import MISSING
 
 EPSILON = 1e-4  # stands in for an empty bin, so PSI stays finite
 SAMPLE_SIZE = 5000  # reference values kept for the KS test

@@ -1,5 +1,5 @@
-"""How good a fitted model is: the task's scores, per slice too, the tables behind the
-plots dvc.yaml declares, and the quality gate's limits on how far a score may worsen.
+"""How good a fitted model is: the scores metrics.py declares, per slice too, and the
+tables behind the plots dvc.yaml declares.
 
 Plots are written as data, not images: DVC renders them (``dvc plots show``) and
 compares them across revisions (``dvc plots diff``).
@@ -14,44 +14,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+{%- if cookiecutter.task == 'classification' %}
 from sklearn import metrics
+{%- endif %}
 
-from .core.config import Params
-from .core.errors import ConfigError
-from .core.markdown import MISSING
-from .core.paths import TEST{{ ', file_stem' if cookiecutter.task == 'classification' else '' }}
-from .modeling import check_columns, model_inputs, predict_outputs
+from ..core.config import Params
+from ..core.errors import ConfigError
+from ..core.estimators import check_columns, model_inputs, predict_outputs
+from ..core.markdown import MISSING
+from ..core.paths import TEST{{ ', file_stem' if cookiecutter.task == 'classification' else '' }}
+from ..metrics import METRICS, Metric
 
 DIGITS = 6  # rounded so reports diff cleanly; far finer than any real change
-# What a model that ignores its inputs scores: the bar any model has to clear.
-BASELINE = "{{ 'majority-class baseline' if cookiecutter.task == 'classification' else 'training-mean baseline' }}"
-
-
-@dataclass(frozen=True)
-class Metric:
-    """What the rest of the project needs to know of one test metric."""
-
-    scorer: str  # scikit-learn's scorer for it, for tuning's cross-validation
-    higher_is_better: bool = True
-    unbounded: bool = False  # in the target's unit, or unbounded: gaps judged as a share
-
-
-# Every metric, by the one name reports/metrics.json, conf/review/ (limits and
-# primary_metric), conf/tuning/ (scoring) and the model card all use. To add one, add it
-# here and compute it in score_predictions.
-METRICS = {
-{%- if cookiecutter.task == 'classification' %}
-    "accuracy": Metric("accuracy"),
-    "balanced_accuracy": Metric("balanced_accuracy"),
-    "f1_macro": Metric("f1_macro"),
-    "log_loss": Metric("neg_log_loss", higher_is_better=False, unbounded=True),
-    "roc_auc_ovr": Metric("roc_auc_ovr"),
-{%- else %}
-    "rmse": Metric("neg_root_mean_squared_error", higher_is_better=False, unbounded=True),
-    "mae": Metric("neg_mean_absolute_error", higher_is_better=False, unbounded=True),
-    "r2": Metric("r2"),
-{%- endif %}
-}
 
 
 def metric(name: str, key: str, source: object = "params.yaml") -> Metric:
@@ -59,7 +33,7 @@ def metric(name: str, key: str, source: object = "params.yaml") -> Metric:
     if name not in METRICS:
         raise ConfigError(
             f"{source}: {key}: {name!r} is not one of this project's metrics: "
-            f"{', '.join(METRICS)} (evaluation.py, METRICS)"
+            f"{', '.join(METRICS)} (metrics.py, METRICS)"
         )
     return METRICS[name]
 
@@ -100,21 +74,14 @@ def score_predictions(
 ) -> dict[str, float]:
     """The metrics in ``names`` that ``predicted`` can have (probabilities for some)."""
     y_true, y_pred, classes = label_codes(y_true, predicted.labels, predicted.classes)
-    scorers = {
-        "accuracy": lambda: metrics.accuracy_score(y_true, y_pred),
-        "balanced_accuracy": lambda: metrics.balanced_accuracy_score(y_true, y_pred),
-        "f1_macro": lambda: metrics.f1_score(y_true, y_pred, average="macro"),
-    }
-    if predicted.probabilities is not None:
-        y_proba = predicted.probabilities
-        scorers["log_loss"] = lambda: metrics.log_loss(y_true, y_proba, labels=classes)
-        if len(np.unique(y_true)) == len(classes):  # AUC needs every class present
-            scorers["roc_auc_ovr"] = lambda: (
-                metrics.roc_auc_score(y_true, y_proba[:, 1])
-                if len(classes) == 2
-                else metrics.roc_auc_score(y_true, y_proba, multi_class="ovr", labels=classes)
-            )
-    return rounded({name: scorer() for name, scorer in scorers.items() if name in names})
+    scores = {}
+    for name in names:
+        metric = METRICS[name]
+        if not metric.probabilities:
+            scores[name] = metric.compute(y_true, y_pred)
+        elif predicted.probabilities is not None:
+            scores[name] = metric.compute(y_true, predicted.probabilities, classes)
+    return rounded({name: value for name, value in scores.items() if value is not None})
 
 
 def label_codes(
@@ -156,13 +123,8 @@ def score_predictions(
     y_true: np.ndarray, predicted: Predictions, names: Collection[str] = tuple(METRICS)
 ) -> dict[str, float]:
     """The metrics in ``names``."""
-    y_pred = predicted.labels
-    scorers = {
-        "rmse": lambda: metrics.root_mean_squared_error(y_true, y_pred),
-        "mae": lambda: metrics.mean_absolute_error(y_true, y_pred),
-        "r2": lambda: metrics.r2_score(y_true, y_pred),
-    }
-    return rounded({name: scorer() for name, scorer in scorers.items() if name in names})
+    scores = {name: METRICS[name].compute(y_true, predicted.labels) for name in names}
+    return rounded({name: value for name, value in scores.items() if value is not None})
 {%- endif %}
 
 
@@ -180,15 +142,6 @@ def baseline_scores(y_train: np.ndarray, y_true: np.ndarray) -> dict[str, float]
     with warnings.catch_warnings():  # a constant prediction makes some scores ill-defined
         warnings.simplefilter("ignore")
         return score_predictions(y_true, predicted)
-
-
-def beats_baseline(scores: dict[str, Any], name: str) -> bool | None:
-    """Whether the model scores better than the baseline on ``name``; None: not measured."""
-    model, baseline = scores.get(name), (scores.get("baseline") or {}).get(name)
-    if model is None or baseline is None:
-        return None
-    higher = metric(name, "review.primary_metric").higher_is_better
-    return model > baseline if higher else model < baseline
 {%- if cookiecutter.task == 'classification' %}
 
 
