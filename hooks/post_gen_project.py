@@ -30,7 +30,7 @@ UNUSED = {
     "operations": {
         "no": [
             str(PACKAGE / "ops"),
-            str(PACKAGE / "drift.py"),
+            str(PACKAGE / "data/drift.py"),
             str(PACKAGE / "stages/profile.py"),
             "conf/monitor",
             ".github/workflows/monitor.yml",

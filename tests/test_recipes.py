@@ -32,7 +32,7 @@ def run_commands(block: str, project: Path) -> list[list[str]]:
     """A bash block's commands, one a line, with this environment's Python and DVC; the
     stages each `dvc repro` among them ran."""
     ran = []
-    for line in filter(None, block.splitlines()):
+    for line in filter(None, block.replace("\\\n", " ").splitlines()):
         tool, *args = shlex.split(line)
         prefix = [sys.executable, "-m", "dvc"] if tool == "dvc" else [sys.executable]
         result = run([*prefix, *args], cwd=project)
@@ -64,10 +64,13 @@ def test_adding_a_stage_with_its_own_config_section(baked, copy_of):
 
     # The project's check that each stage depends on what it imports covers the new one.
     pipeline = yaml.safe_load((project / "dvc.yaml").read_text())
-    pipeline["stages"]["target_counts"]["deps"].remove("src/penguins_ml/core")
+    pipeline["stages"]["target_counts"]["deps"].remove("src/penguins_ml/core/files.py")
     (project / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
-    check = run([*PYTEST, "tests/test_config.py", "-k", "every_module"], cwd=project, check=False)
+    check = run(
+        [*PYTEST, "tests/test_config.py", "-k", "exactly_the_modules"], cwd=project, check=False
+    )
     assert check.returncode == 1 and "target_counts" in check.stdout
+    assert "src/penguins_ml/core/files.py" in check.stdout  # named, to add
 
 
 def test_using_a_model_from_another_library(baked, copy_of):
@@ -112,24 +115,42 @@ print(json.dumps(TestClient(create_app()).get("/metadata").json()))
 """
 
 
+GATE = """
+import json
+from penguins_ml.core.config import load_params
+from penguins_ml.evaluation.gate import check_limits
+scores = json.load(open("reports/metrics.json"))
+print(*(v.metric for v in check_limits(scores, scores, load_params().review.limits, "params.yaml")))
+"""
+
+
 def test_adding_a_metric(baked, copy_of):
+    """One line in METRICS and a limit: the metric is in metrics.json, the decision, the
+    card, and the gate refuses a limit on it in the wrong direction."""
     project = copy_of(baked())
     dvc("repro", cwd=project)
-    declaration, computation, limit, commands = recipe(
-        project / "README.md", "Add or rename a metric"
-    )
-    evaluation = project / "src/penguins_ml/evaluation.py"
-    code = evaluation.read_text()
-    code = code.replace("METRICS = {\n", "METRICS = {\n" + declaration, 1)
-    assert "    scorers = {\n" in code
-    code = code.replace("    scorers = {\n", "    scorers = {\n" + computation, 1)
-    evaluation.write_text(code)
+    declaration, limit, commands = recipe(project / "README.md", "Add or rename a metric")
+    module = project / "src/penguins_ml/metrics.py"
+    code = module.read_text()
+    assert "METRICS = {\n" in code
+    module.write_text(code.replace("METRICS = {\n", "METRICS = {\n" + declaration, 1))
     review = project / "conf/review/default.yaml"
     review.write_text(review.read_text().replace("limits:\n", "limits:\n" + limit, 1))
 
     assert run_commands(commands, project) == [["train", "evaluate", "report"]]
     metrics = json.loads((project / "reports/metrics.json").read_text())
-    assert 0.9 < metrics["precision_macro"] <= 1, metrics
+    assert 0.8 < metrics["mcc"] <= 1, metrics
+    decision = json.loads((project / "reports/decision.json").read_text())
+    assert decision["against_baseline"]["mcc"]["beats"] is True
+    assert re.search(
+        r"(?m)^\| mcc \| 0\.9\d* \| 0 \|$", (project / "reports/model_card.md").read_text()
+    )
+    gated = run([sys.executable, "-c", GATE], cwd=project).stdout.split()
+    assert "mcc" in gated  # the limits the PR report and the champion check
+    review.write_text(review.read_text().replace("mcc: {max_drop:", "mcc: {max_rise:"))
+    run([sys.executable, "-m", "penguins_ml", "compose"], cwd=project)
+    refused = run([sys.executable, "-c", GATE], cwd=project, check=False)
+    assert "review.limits.mcc: higher is better for mcc, so give max_drop" in refused.stderr
     own_tests = run([*PYTEST, "-m", "not slow"], cwd=project)
     assert " passed" in own_tests.stdout.strip().splitlines()[-1]
 

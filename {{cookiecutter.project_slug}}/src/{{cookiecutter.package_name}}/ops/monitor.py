@@ -1,7 +1,7 @@
 """Compare a new batch with the training data's reference profile.
 
 For each model input: PSI, a two-sample test and the change in missing values
-(drift.py); for the model's predictions on the batch: PSI against its predictions on
+(data/drift.py); for the model's predictions on the batch: PSI against its predictions on
 the training data. A batch that holds the target, or whose labels arrive in a file of
 their own (``--labels``, matched to rows by ``--key``), is also scored against the
 test score (ops/performance.py). The batch is cleaned and featurized by the same code as

@@ -1,10 +1,7 @@
 """Stage 5, evaluate: score the saved model on the held-out test split.
 
-Writes the test metrics (a DVC metrics file), the tables behind the plots dvc.yaml
-declares, metrics per slice of ``evaluate.slice_columns`` as a first fairness check,
-the decision drawn from them (evaluation/decision.py: does it beat the baseline, which
-gaps are too large), and the model's metadata and card (model_card/).
-"""
+Writes the test metrics, the tables behind the plots, metrics per slice (a first fairness
+check), the decision drawn from them (evaluation/decision.py) and the model card."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 The estimator comes from ``model`` in params.yaml (``_target_`` plus arguments, one
 file per choice in conf/model/). With ``tuning.enabled`` the model's ``search_space`` is
-searched first (tuning.py). Writes the model (skops), the validation scores, and the
+searched first (evaluation/tuning.py). Writes the model (skops), the validation scores, and the
 search's summary and candidates (empty when tuning is off).
 """
 
