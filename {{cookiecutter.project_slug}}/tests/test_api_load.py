@@ -30,17 +30,16 @@ import pytest
 from helpers import free_port
 
 from {{ cookiecutter.package_name }}.core.config import load_params
-from {{ cookiecutter.package_name }}.ops.guard import (
-    IDLE_SECONDS,
-    MAX_HEAD_BYTES,
-    READ_SECONDS,
-)
+from {{ cookiecutter.package_name }}.ops.guard import MAX_HEAD_BYTES
 
 pytestmark = pytest.mark.slow
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 RAW = load_params(Path(__file__).resolve().parents[1] / "params.yaml").data.raw_path
 REQUESTS, CLIENTS, TIME_LIMIT = 600, 8, 120  # a bounded load: count, concurrency, seconds
+# serve's --idle-seconds and --read-seconds, shorter than its defaults (5 and 10) so the
+# tests wait seconds where a client is made to wait for them.
+IDLE_SECONDS, READ_SECONDS = 2, 4
 
 
 def good_record(project: Path) -> dict:
@@ -151,7 +150,8 @@ def serving(project: Path, *options: str, log: list[str] | None = None) -> Itera
     port = free_port()
     environment = {**os.environ, "PYTHONPATH": str(project / "src")}
     server = subprocess.Popen(
-        [sys.executable, "-m", PACKAGE, "serve", "--port", str(port), *options],
+        [sys.executable, "-m", PACKAGE, "serve", "--port", str(port),
+         "--idle-seconds", str(IDLE_SECONDS), "--read-seconds", str(READ_SECONDS), *options],
         cwd=project, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:

@@ -38,6 +38,7 @@ from {{ cookiecutter.package_name }}.ops import serve
 from {{ cookiecutter.package_name }}.ops.batches import batch_files
 from {{ cookiecutter.package_name }}.ops.champion import decide
 from {{ cookiecutter.package_name }}.ops.drift_page import drift_page
+from {{ cookiecutter.package_name }}.ops.guard import UVICORN_VERSIONS, check_uvicorn
 from {{ cookiecutter.package_name }}.ops.history import read_history
 from {{ cookiecutter.package_name }}.ops.monitor import (
     bounded_labels,
@@ -363,6 +364,13 @@ def test_a_primary_metric_where_lower_is_better_wins_by_falling():
     assert not wins and reason == f"{LOSS} 0.31 is worse than the champion's 0.3"
 
 
+def test_a_challenger_evaluate_found_below_the_baseline_is_refused_even_with_no_champion():
+    wins, reason, _ = decide(None, {SCORE: 0.9}, SCORE, {}, beats_baseline=False)
+    assert not wins
+    assert reason == f"it does not beat the baseline on {SCORE} (reports/decision.json)"
+    assert decide(None, {SCORE: 0.9}, SCORE, {}, beats_baseline=None)[0] is True  # not measured
+
+
 def test_request_model_checks_each_field_against_the_schema(params_with):
     params = params_with(data__unread_columns=["Notes"])
     Record = record_model(params.data)
@@ -612,3 +620,27 @@ def test_gto_failing_is_said_as_such_not_read_as_nothing_registered(tmp_path, mo
     git(tmp_path, "init", "-q")
     git(tmp_path, "commit", "-q", "--allow-empty", "-m", "empty")
     assert gto_show("model#prod", "--ref") is None  # a repository with nothing registered
+
+
+def test_a_uvicorn_lacking_what_the_guard_extends_is_refused_naming_the_versions():
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    check_uvicorn()  # the installed uvicorn has all of it
+
+    class Moved(HttpToolsProtocol):
+        on_message_begin = None  # renamed, say, in a newer uvicorn
+
+    class Cycle:
+        def __init__(self):
+            self.complete = False
+
+    with pytest.raises(PipelineError) as refused:
+        check_uvicorn(Moved, Cycle)
+    assert "lacks what ops/guard.py extends (on_message_begin, response_complete, " in str(
+        refused.value
+    )
+    assert f"install uvicorn{UVICORN_VERSIONS}, the versions pyproject.toml allows" in str(
+        refused.value
+    )
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert pyproject.count(f'"uvicorn{UVICORN_VERSIONS}"') == 2  # serve and dev extras

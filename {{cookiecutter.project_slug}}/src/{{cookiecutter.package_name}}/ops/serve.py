@@ -454,6 +454,16 @@ def main(argv: list[str] | None = None) -> None:
         help="prediction requests in progress at once; more get 503 with Retry-After",
     )
     parser.add_argument(
+        "--idle-seconds",
+        type=whole(1),
+        help="close a connection with no request under way after this many seconds (5)",
+    )
+    parser.add_argument(
+        "--read-seconds",
+        type=whole(1),
+        help="answer 408 to a request not fully received this many seconds after it began (10)",
+    )
+    parser.add_argument(
         "--docs", action="store_true", help="serve /docs, /redoc and /openapi.json (off)"
     )
     add_release_options(parser)
@@ -463,9 +473,11 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app(args.max_body_bytes, args.max_records, args.docs, release, args.max_concurrent)
     import uvicorn
 
-    from .guard import IDLE_SECONDS, SPARE_FILES, GuardedHttp, open_file_limit
+    from .guard import SPARE_FILES, GuardedHttp, open_file_limit
 
     GuardedHttp.max_connections = open_file_limit() - SPARE_FILES
+    GuardedHttp.idle_seconds = args.idle_seconds or GuardedHttp.idle_seconds
+    GuardedHttp.read_seconds = args.read_seconds or GuardedHttp.read_seconds
     gc.freeze()  # full collections skip all loaded by now: shorter pauses in large requests
     # Open requests get a few seconds to finish after SIGTERM, then the server stops.
     uvicorn.run(
@@ -473,6 +485,6 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host,
         port=args.port,
         http=GuardedHttp,
-        timeout_keep_alive=IDLE_SECONDS,
+        timeout_keep_alive=GuardedHttp.idle_seconds,
         timeout_graceful_shutdown=5,
     )
