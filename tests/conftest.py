@@ -1,13 +1,18 @@
 """Bake projects with the real cookiecutter CLI and run real git, DVC and pytest in them.
 
-Each distinct set of answers is baked once per session (baking runs git, DVC and uv);
-tests that change a project work on their own copy of it. One real, online `uv lock`
-per session fills uv's cache (``warm_uv_cache``); every bake after it locks offline from
-that cache, which writes the same kind of uv.lock in a fraction of the time.
+Each distinct set of answers is baked once per run (baking runs git, DVC and uv), and the
+default project is reproduced once per run (``reproduced_project``): the xdist workers
+share both, through a folder of the run and a file lock (``made_once``). Tests that
+change a project work on their own copy of it, DVC cache included, so they rerun only
+what they change. One real, online `uv lock` per run fills uv's cache
+(``warm_uv_cache``); every bake after it locks offline from that cache, which writes the
+same kind of uv.lock in a fraction of the time.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import re
@@ -164,18 +169,37 @@ def lock_online(folder: Path, python_version: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
+def shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every xdist worker of this run sees (each has its own basetemp in it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def made_once(folder: Path, make: Callable[[Path], object]) -> Path:
+    """``folder``, made by ``make(folder)`` by the first worker that asks for it; the
+    others wait on its lock, then use what it made. A failed attempt is made again."""
+    with (folder.parent / f"{folder.name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        made = folder.parent / f"{folder.name}.made"
+        if not made.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            make(folder)
+            made.touch()
+    return folder
+
+
 @pytest.fixture(scope="session")
 def warm_uv_cache(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], None]:
-    """``warm_uv_cache(python_version)``: fill uv's cache for that minimum Python, once.
+    """``warm_uv_cache(python_version)``: fill uv's cache for that minimum Python, once
+    per run.
 
     Versions resolve differently for each minimum Python, so each needs its own lock.
     """
-    warmed: set[str] = set()
+    shared = shared_folder(tmp_path_factory)
 
     def warm(python_version: str = "3.10") -> None:
-        if python_version not in warmed:
-            lock_online(tmp_path_factory.mktemp("uv-warm"), python_version)
-            warmed.add(python_version)
+        made_once(shared / f"uv-warm-{python_version}", lambda f: lock_online(f, python_version))
 
     return warm
 
@@ -192,22 +216,24 @@ DEFAULT_ANSWERS = {
 def baked(
     tmp_path_factory: pytest.TempPathFactory, warm_uv_cache: Callable[[str], None]
 ) -> Callable[..., Path]:
-    """``baked(**answers)``: the project baked with those answers, once per session.
-    What the generator printed is kept beside it, in ``GENERATOR_OUTPUT``."""
-    cache: dict[tuple, Path] = {}
+    """``baked(**answers)``: the project baked with those answers, once per run, shared
+    by the workers: never change it, change a ``copy_of`` it. What the generator printed
+    is kept beside it, in ``GENERATOR_OUTPUT``."""
+    shared = shared_folder(tmp_path_factory)
+
+    def make(output: Path, answers: dict[str, str]) -> None:
+        warm_uv_cache(answers.get("python_version", "3.10"))
+        result = bake(output, **answers)
+        assert result.returncode == 0, result.stdout + result.stderr
+        (output / GENERATOR_OUTPUT).write_text(result.stdout)
 
     def get(**answers: str) -> Path:
         # An answer that is the prompt's default bakes the same project as no answer.
-        key = tuple(sorted((k, v) for k, v in answers.items() if DEFAULT_ANSWERS.get(k) != v))
-        if key not in cache:
-            warm_uv_cache(answers.get("python_version", "3.10"))
-            output = tmp_path_factory.mktemp("bake")
-            result = bake(output, **answers)
-            assert result.returncode == 0, result.stdout + result.stderr
-            (project,) = output.iterdir()
-            (output / GENERATOR_OUTPUT).write_text(result.stdout)
-            cache[key] = project
-        return cache[key]
+        key = sorted((k, v) for k, v in answers.items() if DEFAULT_ANSWERS.get(k) != v)
+        name = hashlib.md5(json.dumps(key).encode()).hexdigest()[:12]
+        output = made_once(shared / f"bake-{name}", lambda folder: make(folder, answers))
+        (project,) = [path for path in output.iterdir() if path.is_dir()]
+        return project
 
     return get
 
@@ -222,16 +248,29 @@ def clone_and_reproduce(project: Path, destination: Path) -> Path:
     return destination
 
 
+@pytest.fixture(scope="session")
+def reproduced_project(baked, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default project, cloned, its data pulled through DVC, reproduced and committed:
+    once per run, shared by the workers. Never change it: change a ``copy_of`` it, which
+    carries its DVC cache, so `dvc repro` there reruns only what the test changed."""
+    folder = made_once(
+        shared_folder(tmp_path_factory) / "reproduced",
+        lambda folder: clone_and_reproduce(baked(), folder / "penguins-ml"),
+    )
+    return folder / "penguins-ml"
+
+
+def copy_project(project: Path, destination: Path) -> Path:
+    """A private copy of ``project`` (git and DVC state included) in ``destination``."""
+    target = destination / project.name
+    shutil.copytree(project, target, symlinks=True)
+    return target
+
+
 @pytest.fixture
 def copy_of(tmp_path: Path) -> Callable[[Path], Path]:
     """``copy_of(project)``: a private copy (git and DVC state included) to change freely."""
-
-    def copy(project: Path) -> Path:
-        target = tmp_path / project.name
-        shutil.copytree(project, target, symlinks=True)
-        return target
-
-    return copy
+    return lambda project: copy_project(project, tmp_path)
 
 
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")

@@ -234,7 +234,9 @@ def package_modules_used_by(module: Path) -> set[Path]:
             base = path.parents[node.level - 1].joinpath(*(node.module or "").split("."))
             candidates = [base.with_suffix(".py"), base / "__init__.py"]
             candidates += [base / f"{a.name}.py" for a in node.names]
-            pending += [c for c in candidates if c.is_file()]
+            found = [c for c in candidates if c.is_file()]
+            assert found, f"{path.name}, line {node.lineno}: imports what is not there"
+            pending += found
     return seen
 
 
@@ -255,10 +257,34 @@ def test_each_stage_depends_on_exactly_the_modules_it_runs():
     assert wrong == {}, "make these stages' deps in dvc.yaml the modules they import"
 
 
-def test_core_imports_nothing_else_of_the_package():
-    for module in (ROOT / "src" / PACKAGE / "core").glob("*.py"):
-        outside = [path for path in package_modules_used_by(module) if path.parent.name != "core"]
-        assert outside == [], module.name
+# The package's layers, bottom up: a module imports only from layers below its own (or
+# its own folder). core/ is plumbing; then your code (features, metrics, the model); then
+# the template's domain; then what runs: stages, the CI checks, operations, the command line.
+LAYERS = [
+    {"core"},
+    {"features.py", "metrics.py", "modeling.py"},
+    {"data"},
+    {"evaluation", "model_card"},
+    {"stages", "review", "ops", "__main__.py"},
+]
+
+
+def layer(path: Path) -> tuple[int, str]:
+    unit = path.relative_to(ROOT / "src" / PACKAGE).parts[0]
+    return next(i for i, units in enumerate(LAYERS) if unit in units), unit
+
+
+def test_imports_point_down_the_layers_and_resolve():
+    upward = []
+    for module in sorted((ROOT / "src" / PACKAGE).rglob("*.py")):
+        if module.parent == ROOT / "src" / PACKAGE and module.name == "__init__.py":
+            continue
+        (level, unit) = layer(module)
+        for used in package_modules_used_by(module):  # fails on an import of nothing
+            used_level, used_unit = layer(used)
+            if used_unit != unit and used_level >= level:
+                upward.append(f"{module.relative_to(ROOT)} -> {used.relative_to(ROOT)}")
+    assert upward == []
 
 
 @pytest.mark.parametrize("preset", sorted(p.stem for p in (CONF / "experiment").glob("*.yaml")))

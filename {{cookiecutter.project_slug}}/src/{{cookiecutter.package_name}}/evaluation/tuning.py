@@ -135,7 +135,7 @@ def fit_or_tune(
     if params.compute.engine == "dask":  # the cross-validation fits run on the cluster
         import joblib
 
-        from .core.cluster import connect
+        from ..core.cluster import connect
 
         with connect(params.compute), joblib.parallel_backend("dask"):
             model, summary, candidates = tune(*arguments, n_jobs=-1)
