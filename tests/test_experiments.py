@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import dvc, run, tool_env
+from .conftest import dvc, run, stages_run, tool_env
 
 pytestmark = pytest.mark.slow
 
@@ -91,8 +91,8 @@ def record_threads(project: Path) -> None:
     pipeline.write_text(pipeline.read_text().replace("stages:\n", "stages:\n" + stage, 1))
 
 
-def test_readme_sweep_runs_on_two_workers_and_is_listed(baked, copy_of):
-    project = copy_of(baked())
+def test_readme_sweep_runs_on_two_workers_and_is_listed(reproduced_project, copy_of):
+    project = copy_of(reproduced_project)
     readme = (project / "README.md").read_text()
     sweep = [
         "dvc exp run --queue -S 'model=logistic_regression,random_forest,hist_gradient_boosting'",
@@ -101,9 +101,9 @@ def test_readme_sweep_runs_on_two_workers_and_is_listed(baked, copy_of):
     start = "OMP_NUM_THREADS=1 dvc queue start -j 2"
     assert all(command in readme for command in [*sweep, start])
     record_threads(project)
-    dvc("repro", cwd=project)
+    assert stages_run(dvc("repro", cwd=project)) == ["threads"]  # the rest is reproduced
     run(["git", "add", "--all"], cwd=project)
-    run(["git", "commit", "--quiet", "-m", "Reproduced baseline"], cwd=project)
+    run(["git", "commit", "--quiet", "-m", "Record the threads"], cwd=project)
     for command in sweep:
         dvc(*shlex.split(command)[1:], cwd=project)
     env = tool_env(PYTHONPATH=str(project / "src"))

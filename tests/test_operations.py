@@ -23,7 +23,7 @@ import pytest
 import yaml
 
 from .browser import open_offline
-from .conftest import clone_and_reproduce, dvc, free_port, run, stages_run, tool_env
+from .conftest import copy_project, dvc, free_port, run, stages_run, tool_env
 
 pytestmark = pytest.mark.slow
 
@@ -52,9 +52,9 @@ def commit(project: Path, message: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def reproduced(baked, tmp_path_factory) -> Path:
-    """The default project with its pipeline reproduced and committed."""
-    return clone_and_reproduce(baked(), tmp_path_factory.mktemp("reproduced") / "penguins-ml")
+def reproduced(reproduced_project, tmp_path_factory) -> Path:
+    """The default project with its pipeline reproduced and committed: this module's copy."""
+    return copy_project(reproduced_project, tmp_path_factory.mktemp("reproduced"))
 
 
 def fetch_prod_model(project: Path, consumer: Path, output: str) -> bytes:

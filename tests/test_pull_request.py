@@ -21,7 +21,7 @@ import yaml
 from .browser import render_mermaid
 from .conftest import (
     FakeGitHub,
-    clone_and_reproduce,
+    copy_project,
     dvc,
     fake_github,
     git,
@@ -40,9 +40,9 @@ RAW = "data/raw/penguins-raw.csv"
 
 
 @pytest.fixture(scope="module")
-def origin(baked, tmp_path_factory) -> Path:
+def origin(reproduced_project, tmp_path_factory) -> Path:
     """The repository pull requests target: `main` with reproduced, committed results."""
-    return clone_and_reproduce(baked(), tmp_path_factory.mktemp("origin") / "penguins-ml")
+    return copy_project(reproduced_project, tmp_path_factory.mktemp("origin"))
 
 
 def open_branch(origin: Path, branch: str, regularisation: float, reproduce: bool) -> None:

@@ -20,6 +20,14 @@ pytestmark = pytest.mark.slow
 PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 
 
+def own_tests_pass(project: Path, *files: str) -> None:
+    """The project's own fast tests in ``files`` (those a recipe's change could break:
+    the whole fast layer takes two minutes, and the checks workflow's test runs it all)."""
+    result = run([*PYTEST, "-m", "not slow", *(f"tests/{name}" for name in files)], cwd=project)
+    summary = result.stdout.strip().splitlines()[-1]
+    assert " passed" in summary and "failed" not in summary, summary
+
+
 def recipe(readme: Path, title: str) -> list[str]:
     """The fenced blocks of one README section, in order."""
     text = readme.read_text()
@@ -41,9 +49,8 @@ def run_commands(block: str, project: Path) -> list[list[str]]:
     return ran
 
 
-def test_adding_a_stage_with_its_own_config_section(baked, copy_of):
-    project = copy_of(baked())
-    dvc("repro", cwd=project)
+def test_adding_a_stage_with_its_own_config_section(reproduced_project, copy_of):
+    project = copy_of(reproduced_project)
     readme = project / "README.md"
     settings, defaults_entry, module, commands = recipe(
         readme, "Add a stage with its own config section"
@@ -59,8 +66,7 @@ def test_adding_a_stage_with_its_own_config_section(baked, copy_of):
     with (project / "src/penguins_ml/review/report.py").open("a") as report:
         report.write("# CI helpers are no stage's dependency\n")
     assert "up to date" in dvc("status", cwd=project).stdout
-    own_tests = run([*PYTEST, "-m", "not slow"], cwd=project)
-    assert " passed" in own_tests.stdout.strip().splitlines()[-1]
+    own_tests_pass(project, "test_config.py")
 
     # The project's check that each stage depends on what it imports covers the new one.
     pipeline = yaml.safe_load((project / "dvc.yaml").read_text())
@@ -73,8 +79,8 @@ def test_adding_a_stage_with_its_own_config_section(baked, copy_of):
     assert "src/penguins_ml/core/files.py" in check.stdout  # named, to add
 
 
-def test_using_a_model_from_another_library(baked, copy_of):
-    project = copy_of(baked())
+def test_using_a_model_from_another_library(reproduced_project, copy_of):
+    project = copy_of(reproduced_project)
     readme = project / "README.md"
     install, allow, model_file, experiment, make_default = recipe(
         readme, "Use a model from another library"
@@ -103,8 +109,7 @@ def test_using_a_model_from_another_library(baked, copy_of):
     assert len(pd.read_parquet(batch)) == 344
     served = run([sys.executable, "-c", SERVE_METADATA], cwd=project).stdout
     assert json.loads(served)["model"]["class"] == "lightgbm.LGBMClassifier"
-    own_tests = run([*PYTEST, "-m", "not slow"], cwd=project)
-    assert " passed" in own_tests.stdout.strip().splitlines()[-1]
+    own_tests_pass(project, "test_config.py", "test_train_and_evaluate.py")
 
 
 SERVE_METADATA = """
@@ -124,11 +129,10 @@ print(*(v.metric for v in check_limits(scores, scores, load_params().review.limi
 """
 
 
-def test_adding_a_metric(baked, copy_of):
+def test_adding_a_metric(reproduced_project, copy_of):
     """One line in METRICS and a limit: the metric is in metrics.json, the decision, the
     card, and the gate refuses a limit on it in the wrong direction."""
-    project = copy_of(baked())
-    dvc("repro", cwd=project)
+    project = copy_of(reproduced_project)
     declaration, limit, commands = recipe(project / "README.md", "Add or rename a metric")
     module = project / "src/penguins_ml/metrics.py"
     code = module.read_text()
@@ -147,17 +151,15 @@ def test_adding_a_metric(baked, copy_of):
     )
     gated = run([sys.executable, "-c", GATE], cwd=project).stdout.split()
     assert "mcc" in gated  # the limits the PR report and the champion check
+    own_tests_pass(project, "test_config.py", "test_train_and_evaluate.py", "test_review.py")
     review.write_text(review.read_text().replace("mcc: {max_drop:", "mcc: {max_rise:"))
     run([sys.executable, "-m", "penguins_ml", "compose"], cwd=project)
     refused = run([sys.executable, "-c", GATE], cwd=project, check=False)
     assert "review.limits.mcc: higher is better for mcc, so give max_drop" in refused.stderr
-    own_tests = run([*PYTEST, "-m", "not slow"], cwd=project)
-    assert " passed" in own_tests.stdout.strip().splitlines()[-1]
 
 
-def test_adding_a_derived_feature(baked, copy_of):
-    project = copy_of(baked())
-    dvc("repro", cwd=project)
+def test_adding_a_derived_feature(reproduced_project, copy_of):
+    project = copy_of(reproduced_project)
     feature, commands = recipe(project / "README.md", "Add a derived feature")
     features = project / "conf/features/default.yaml"
     text = features.read_text().replace("derived:\n", "derived:\n" + feature, 1)
