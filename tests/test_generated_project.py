@@ -62,7 +62,8 @@ def test_generated_tests_pass(baked, answers, request):
     for left_out in SAME_AS_DEFAULTS.get(request.node.callspec.id, []):  # no stale names
         file, _, name = left_out.partition("::")
         assert (f"def {name}(" if name else "def test_") in (project / file).read_text()
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *layer]
+    # On two workers, as the checks workflow runs them (`pytest -n auto`).
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "2", *layer]
     result = run(command, cwd=project)
     summary = result.stdout.strip().splitlines()[-1]
     assert " passed" in summary

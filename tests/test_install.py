@@ -75,6 +75,8 @@ def test_fresh_environment_from_the_lock_file_runs_the_pipeline(tmp_path):
             str(venv_bin / "python"),
             "-m",
             "pytest",
+            "-n",
+            "2",
             "-q",
             "-m",
             "not slow",

@@ -132,7 +132,7 @@ def test_checks_workflow_steps_pass_in_a_baked_project(baked, copy_of, tmp_path)
             result = run_step(step, project, env, {})
             assert result.returncode == 0, f"{step['name']}:\n{result.stdout}\n{result.stderr}"
             ran.append(step["run"])
-    assert ran[0] == "uv sync --locked --extra dev" and ran[-1] == "uv run pytest"
+    assert ran[0] == "uv sync --locked --extra dev" and ran[-1] == "uv run pytest -n auto"
     summary = result.stdout.strip().splitlines()[-1]  # the tests, in the locked environment
     assert " passed" in summary and "warning" not in summary, result.stdout[-3000:]
     assert (project / ".venv/bin/dvc").is_file(), "uv sync did not install the project"
