@@ -76,7 +76,8 @@ def pipelines_own_predictions(project: Path) -> list:
     """What the model predicts for every cleaned, featurized row, via the stages' outputs."""
     script = (
         "import json, pandas as pd\n"
-        f"from {PACKAGE}.modeling import load_model, model_inputs\n"
+        f"from {PACKAGE}.core.estimators import model_inputs\n"
+        f"from {PACKAGE}.modeling import load_model\n"
         f"from {PACKAGE}.core.config import load_params\n"
         "params = load_params()\n"
         "features = pd.read_parquet('data/processed/features.parquet')\n"
@@ -374,12 +375,14 @@ def test_release_then_champion_challenger_promotes_better_refuses_worse_and_roll
     assert "promoted: model v1.1.0 is now in prod" in better.stdout
     assert gto(project, "show", "model#prod", "--ref") == "model@v1.1.0"
 
-    # A worse challenger is refused and production stays where it was.
+    # A worse challenger, one evaluate found no better than the baseline, is refused and
+    # production stays where it was.
     set_c(project, 0.0001)
     dvc("repro", cwd=project)
     commit(project, "Crippled model")
     worse = champion(project)
-    assert worse.returncode == 1 and "the challenger is not promoted: f1_macro" in worse.stderr
+    assert worse.returncode == 1
+    assert "not promoted: it does not beat the baseline on f1_macro" in worse.stderr
     assert gto(project, "show", "model#prod", "--ref") == "model@v1.1.0"
 
     # Roll back to the first release with the documented command.

@@ -162,7 +162,7 @@ from pathlib import Path
 sys.path.insert(0, "tests")
 from helpers import make_tabular
 from test_operations import THRESHOLDS
-from penguins_ml.drift import profile
+from penguins_ml.data.drift import profile
 from penguins_ml.ops.drift_page import drift_page
 from penguins_ml.ops.monitor import drift_report
 label = {HOSTILE_LABEL!r}

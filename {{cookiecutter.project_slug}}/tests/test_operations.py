@@ -31,7 +31,10 @@ from {{ cookiecutter.package_name }}.core.errors import DataError, PipelineError
 from {{ cookiecutter.package_name }}.core.estimators import model_inputs
 from {{ cookiecutter.package_name }}.data.drift import compare, profile, psi
 from {{ cookiecutter.package_name }}.data.schema import RawSchema
-from {{ cookiecutter.package_name }}.evaluation.scoring import predict, score_predictions
+from {{ cookiecutter.package_name }}.evaluation.scoring import (
+    predict,
+    score_predictions,
+)
 from {{ cookiecutter.package_name }}.evaluation.tuning import fit_or_tune
 from {{ cookiecutter.package_name }}.metrics import METRICS
 from {{ cookiecutter.package_name }}.ops import serve

@@ -26,7 +26,10 @@ from {{ cookiecutter.package_name }}.evaluation.decision import decide
 from {{ cookiecutter.package_name }}.evaluation.scoring import evaluate
 from {{ cookiecutter.package_name }}.evaluation.tuning import fit_or_tune
 from {{ cookiecutter.package_name }}.model_card import model_metadata, render_card
-from {{ cookiecutter.package_name }}.model_card.report_page import Results, report_page
+from {{ cookiecutter.package_name }}.model_card.report_page import (
+    Results,
+    report_page,
+)
 
 SECTIONS = [
     "Metrics", "Where the model errs", "What the model relies on",

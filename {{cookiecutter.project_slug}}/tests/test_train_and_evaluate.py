@@ -26,7 +26,10 @@ from {{ cookiecutter.package_name }}.core.compose import compose_params
 from {{ cookiecutter.package_name }}.core.config import Model, Tuning
 from {{ cookiecutter.package_name }}.core.errors import ConfigError, DataError
 from {{ cookiecutter.package_name }}.core.estimators import model_inputs, save_model
-from {{ cookiecutter.package_name }}.evaluation.decision import beats_baseline, decide
+from {{ cookiecutter.package_name }}.evaluation.decision import (
+    beats_baseline,
+    decide,
+)
 from {{ cookiecutter.package_name }}.evaluation.scoring import (
 {%- if cookiecutter.task == 'classification' %}
     Predictions,
@@ -47,7 +50,11 @@ from {{ cookiecutter.package_name }}.evaluation.tuning import (
 )
 from {{ cookiecutter.package_name }}.metrics import METRICS
 from {{ cookiecutter.package_name }}.model_card import fairness
-from {{ cookiecutter.package_name }}.modeling import build_estimator, build_pipeline, load_model
+from {{ cookiecutter.package_name }}.modeling import (
+    build_estimator,
+    build_pipeline,
+    load_model,
+)
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 MODEL_CHOICES = sorted(path.stem for path in (CONF / "model").glob("*.yaml"))
@@ -320,7 +327,10 @@ def test_scores_from_label_codes_equal_scores_from_the_labels(tabular, tabular_p
     """Scoring encodes class labels as integers for speed; the figures must not move."""
     from sklearn import metrics
 
-    from {{ cookiecutter.package_name }}.evaluation.scoring import predict, score_predictions
+    from {{ cookiecutter.package_name }}.evaluation.scoring import (
+        predict,
+        score_predictions,
+    )
 
     model, _, _ = fit_or_tune(tabular.iloc[:60], tabular_params)
     test = tabular.iloc[60:]
