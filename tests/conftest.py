@@ -108,13 +108,11 @@ def dvc(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProces
     return run([sys.executable, "-m", "dvc", *args], cwd=cwd, check=check)
 
 
-def stages_run(result: subprocess.CompletedProcess) -> list[str]:
-    """The stages DVC says it ran, in order, from its own output."""
-    return [
-        line.split("'")[1]
-        for line in result.stdout.splitlines()
-        if line.startswith("Running stage '")
-    ]
+def stages_run(result: subprocess.CompletedProcess | str) -> list[str]:
+    """The stages DVC says it ran, in order, from its own output (or that output)."""
+    output = result if isinstance(result, str) else result.stdout
+    ran = [line for line in output.splitlines() if line.startswith("Running stage '")]
+    return [line.split("'")[1] for line in ran]
 
 
 def git(project: Path, *args: str) -> str:
@@ -238,11 +236,15 @@ def baked(
     return get
 
 
+REPRO_OUTPUT = "repro-output.txt"  # beside the reproduced project: what `dvc repro` said
+
+
 def clone_and_reproduce(project: Path, destination: Path) -> Path:
-    """A clone of ``project`` that got its data through DVC, reproduced and committed."""
+    """A clone of ``project`` that got its data through DVC, reproduced and committed;
+    what `dvc repro` printed is kept beside it, in ``REPRO_OUTPUT``."""
     subprocess.run(["git", "clone", "--quiet", str(project), str(destination)], check=True)
     dvc("pull", "--allow-missing", cwd=destination)
-    dvc("repro", cwd=destination)
+    (destination.parent / REPRO_OUTPUT).write_text(dvc("repro", cwd=destination).stdout)
     run(["git", "add", "--all"], cwd=destination)
     run(["git", "commit", "--quiet", "-m", "Reproduce the pipeline"], cwd=destination)
     return destination
