@@ -29,15 +29,13 @@ def beats_baseline(metrics: dict[str, Any], name: str) -> bool | None:
 
 def against_baseline(metrics: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Per metric measured on both: the model's score, the baseline's, and which is better."""
-    return {
-        name: {
-            "model": metrics[name],
-            "baseline": metrics["baseline"][name],
-            "beats": beats_baseline(metrics, name),
-        }
-        for name in METRICS
-        if beats_baseline(metrics, name) is not None
-    }
+    compared = {}
+    for name in METRICS:
+        beats = beats_baseline(metrics, name)
+        if beats is not None:
+            compared[name] = {"model": metrics[name], "baseline": metrics["baseline"][name],
+                              "beats": beats}  # fmt: skip
+    return compared
 
 
 def flagged_gaps(
